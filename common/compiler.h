@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* Private compiler helpers. Never included from a public header. */
+#ifndef MEMENPSF_COMPILER_H
+#define MEMENPSF_COMPILER_H
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define CACHELINE 64
+
+/* Busy-wait hint for spin loops. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+#endif /* MEMENPSF_COMPILER_H */

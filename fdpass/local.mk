@@ -1,0 +1,12 @@
+# fdpass/: libfdpass, descriptors over Unix sockets.
+memenpsfinclude_HEADERS += fdpass/memenpsf/fdpass.h
+pkgconfig_DATA += fdpass/fdpass.pc
+DISTCLEANFILES += fdpass/fdpass.pc
+EXTRA_DIST += fdpass/fdpass.pc.in
+
+lib_LTLIBRARIES += fdpass/libfdpass.la
+fdpass_libfdpass_la_SOURCES = \
+	fdpass/fdpass.c
+fdpass_libfdpass_la_CFLAGS = $(LIB_CFLAGS)
+fdpass_libfdpass_la_LDFLAGS = $(LIB_LDFLAGS) -version-info $(FDPASS_LT_VERSION)
+fdpass_libfdpass_la_LIBADD = common/libcommon.la

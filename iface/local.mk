@@ -1,0 +1,1 @@
+# iface/: filled in by its issue
