@@ -1,1 +1,3 @@
-# examples/: filled in by its issue
+# examples/: programs a user copies from. Each family has its own fragment.
+include examples/fdpass.mk
+include examples/iface.mk

@@ -1,0 +1,1 @@
+# examples/fdpass.mk: the fdpass demonstration

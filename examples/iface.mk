@@ -1,0 +1,1 @@
+# examples/iface.mk: ipc-server, ipc-client and friends
