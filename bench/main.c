@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memenpsf-bench: numbers a user can reproduce with one command. For every
+ * transport and message size, two fresh processes (this program exec'd with
+ * the hidden --side role) measure round trips and one-way throughput; the
+ * parent prints a Markdown table (or CSV / JSON) and the targets.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+static int selected(const struct opts *o, const struct transport *t)
+{
+	unsigned i;
+
+	if (!o->nonly)
+		return 1;
+	for (i = 0; i < o->nonly; i++)
+		if (o->only[i] == t)
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct transport *all[BENCH_MAX_TRANSPORTS], *ts[BENCH_MAX_TRANSPORTS];
+	struct case_result *res = NULL;
+	struct machine m;
+	struct opts o;
+	unsigned nall, nt = 0, ncase, n = 0, i, j, k;
+	int cpus[2] = { -1, -1 }, pinned, tty, r, missed, ret = 1;
+
+	if (argc > 1 && strcmp(argv[1], "--side") == 0)
+		return side_main(argc, argv);
+
+	r = opts_parse(&o, argc, argv);
+	if (r)
+		return r > 0 ? 0 : 2;
+	msg_corrupt_seq = 0; /* only a sender side damages messages */
+
+	nall = bench_transports(all, BENCH_MAX_TRANSPORTS);
+	for (i = 0; i < nall; i++)
+		if (selected(&o, all[i]))
+			ts[nt++] = all[i];
+	ncase = nt * o.nsizes;
+	res = calloc(ncase ? ncase : 1, sizeof(*res));
+	if (!res) {
+		fprintf(stderr, "memenpsf-bench: out of memory\n");
+		return 1;
+	}
+	machine_probe(&m);
+	pinned = o.pin && pick_cpus(cpus) == 0;
+	if (o.pin && !pinned && o.progress)
+		fprintf(stderr, "memenpsf-bench: fewer than two usable CPUs, "
+				"sides not pinned\n");
+	o.pin = pinned;
+	tty = isatty(STDERR_FILENO);
+
+	k = 0;
+	for (j = 0; j < o.nsizes; j++)
+		for (i = 0; i < nt; i++) {
+			k++;
+			if (o.progress) {
+				fprintf(stderr, "%s[%3u/%u] %s %zu B%s",
+					tty ? "\r\033[K" : "", k, ncase,
+					ts[i]->name, o.sizes[j], tty ? "" : "\n");
+				fflush(stderr);
+			}
+			r = run_case(&o, ts[i], o.sizes[j], cpus, j == 0,
+				     &res[n]);
+			if (r < 0) {
+				fprintf(stderr, "memenpsf-bench: run failed\n");
+				goto out;
+			}
+			if (r == 0)
+				n++;
+		}
+	if (o.progress && tty)
+		fprintf(stderr, "\r\033[K");
+
+	switch (o.fmt) {
+	case OUT_MD:
+		report_md(&o, &m, pinned, cpus, res, n);
+		missed = report_targets(res, n, 1);
+		break;
+	case OUT_CSV:
+		report_csv(res, n);
+		missed = report_targets(res, n, 0);
+		break;
+	default:
+		report_json(res, n);
+		missed = report_targets(res, n, 0);
+		break;
+	}
+	fflush(stdout);
+	ret = (o.strict && missed) ? 3 : 0;
+out:
+	free(res);
+	return ret;
+}
