@@ -6,7 +6,10 @@ EXTRA_DIST += fdpass/fdpass.pc.in
 
 lib_LTLIBRARIES += fdpass/libfdpass.la
 fdpass_libfdpass_la_SOURCES = \
-	fdpass/fdpass.c
+	fdpass/fdpass-private.h fdpass/fdpass.c \
+	fdpass/os-private.h fdpass/os.c \
+	fdpass/msg.c \
+	fdpass/socket.c
 fdpass_libfdpass_la_CFLAGS = $(LIB_CFLAGS)
 fdpass_libfdpass_la_LDFLAGS = $(LIB_LDFLAGS) -version-info $(FDPASS_LT_VERSION)
 fdpass_libfdpass_la_LIBADD = common/libcommon.la
