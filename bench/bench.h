@@ -201,8 +201,10 @@ struct machine {
 	int online, usable;
 	char kernel[3 * 65 + 8];
 	double load1;
+	double clock_ns;  /* cost of one now_ns() call */
+	char cmdline[512];
 };
-void machine_probe(struct machine *m);
+void machine_probe(struct machine *m, int argc, char **argv);
 
 void report_md(const struct opts *o, const struct machine *m, int pinned,
 	       const int cpus[2], const struct case_result *r, unsigned n);

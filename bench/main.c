@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "memenpsf-bench: out of memory\n");
 		return 1;
 	}
-	machine_probe(&m);
+	machine_probe(&m, argc, argv);
 	pinned = o.pin && pick_cpus(cpus) == 0;
 	if (o.pin && !pinned && o.progress)
 		fprintf(stderr, "memenpsf-bench: fewer than two usable CPUs, "

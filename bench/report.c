@@ -73,6 +73,7 @@ void report_md(const struct opts *o, const struct machine *m, int pinned,
 	printf("# memenpsf-bench\n\n");
 	printf("- machine: %s, %d CPUs online (%d usable), %s\n", m->cpu,
 	       m->online, m->usable, m->kernel);
+	printf("- command: `%s`\n", m->cmdline);
 	if (m->load1 >= 0)
 		printf("- load average (1 min) at start: %.2f\n", m->load1);
 	if (pinned)
@@ -87,8 +88,9 @@ void report_md(const struct opts *o, const struct machine *m, int pinned,
 		       (unsigned long long)o->count);
 	else
 		print_ms(", then per measurement", o->duration_ns), printf("\n");
-	printf("- rtt: one message in flight, CLOCK_MONOTONIC per round trip;"
-	       " throughput: one way, clock stopped at the receiver's "
+	printf("- rtt: one message in flight, CLOCK_MONOTONIC per round trip "
+	       "(one reading costs %.0f ns, included); throughput", m->clock_ns);
+	printf(": one way, clock stopped at the receiver's "
 	       "acknowledgement; MB = 10^6 bytes\n");
 	printf("- every message checked (seq + hash of seq at both ends) on "
 	       "every transport\n");
@@ -97,6 +99,13 @@ void report_md(const struct opts *o, const struct machine *m, int pinned,
 	       "buffers: system defaults\n",
 	       BENCH_RING_SLOTS, (BENCH_RING_BYTES / BENCH_RING_SLOTS) >> 10,
 	       BENCH_RING_BYTES >> 20, o->batch);
+	for (i = 0; i < n; i++)
+		if (strcmp(r[i].t->name, "ipcq-zc") == 0)
+			break;
+	if (i < n)
+		printf("- ipcq-zc writes and checks only the 16 stamped bytes in "
+		       "place, so at large sizes it shows the cost of handing "
+		       "slots over, not of producing the data\n");
 	printf("- ratios: rtt p50 over the floor of the row's kind "
 	       "(floor-line: spinning, floor-eventfd: sleeping) and over "
 	       "unix-stream; msgs/s over unix-stream; same size\n\n");

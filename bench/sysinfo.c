@@ -35,7 +35,34 @@ static void cpu_model(char *out, size_t len)
 	fclose(f);
 }
 
-void machine_probe(struct machine *m)
+/* What one timestamp costs: every round-trip sample includes one. */
+static double clock_cost(void)
+{
+	uint64_t t0, t1, sink = 0;
+	unsigned i;
+
+	t0 = now_ns();
+	for (i = 0; i < 100000; i++)
+		sink += now_ns();
+	t1 = now_ns();
+	return sink ? (double)(t1 - t0) / 100000.0 : 0;
+}
+
+static void command_line(char *out, size_t len, int argc, char **argv)
+{
+	size_t used = 0;
+	int i;
+
+	out[0] = '\0';
+	for (i = 0; i < argc && used < len; i++) {
+		const char *a = i ? argv[i] : "memenpsf-bench";
+
+		used += (size_t)snprintf(out + used, len - used, "%s%s",
+					 i ? " " : "", a);
+	}
+}
+
+void machine_probe(struct machine *m, int argc, char **argv)
 {
 	struct utsname u;
 	cpu_set_t set;
@@ -49,6 +76,8 @@ void machine_probe(struct machine *m)
 	if (uname(&u) == 0)
 		snprintf(m->kernel, sizeof(m->kernel), "%s %s %s", u.sysname,
 			 u.release, u.machine);
+	m->clock_ns = clock_cost();
+	command_line(m->cmdline, sizeof(m->cmdline), argc, argv);
 	m->load1 = -1;
 	f = fopen("/proc/loadavg", "re");
 	if (f) {
