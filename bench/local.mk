@@ -12,7 +12,7 @@ BENCH_CORE = \
 BENCH_TRANSPORTS = bench/t-floor.c bench/t-sock.c bench/t-mq.c
 BENCH_LIBS = fdpass/libfdpass.la
 # libipcq rows (bench/t-ipcq.c): off until queue/libipcq.la exists.
-EXTRA_DIST += bench/t-ipcq.c
+EXTRA_DIST += bench/t-ipcq.c bench/README.md
 
 bench_memenpsf_bench_SOURCES = bench/main.c $(BENCH_CORE) $(BENCH_TRANSPORTS)
 bench_memenpsf_bench_LDADD = $(BENCH_LIBS) -lrt -lm
