@@ -2,7 +2,8 @@
 /*
  * POSIX message queues, one per direction, within the system's limits: a
  * size above /proc/sys/fs/mqueue/msgsize_max is skipped with that reason, and
- * the queue depth is msg_max (capped). The queues are unlinked as soon as
+ * the queue depth is msg_max (capped at 64, and so that both queues fit in
+ * RLIMIT_MSGQUEUE). The queues are unlinked as soon as
  * they are open, so nothing is left in /dev/mqueue; the descriptors (always
  * close-on-exec on Linux) reach the sides by inheritance.
  */
@@ -11,6 +12,7 @@
 #include <mqueue.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -47,9 +49,19 @@ static int mq_make(size_t size, unsigned n)
 	struct mq_attr a = { 0 };
 	char name[64];
 	long depth = read_long("/proc/sys/fs/mqueue/msg_max", 10);
+	struct rlimit rl;
 	mqd_t q;
 
-	a.mq_maxmsg = depth < MQ_DEPTH_CAP ? depth : MQ_DEPTH_CAP;
+	if (depth > MQ_DEPTH_CAP)
+		depth = MQ_DEPTH_CAP;
+	/* both queues must fit in RLIMIT_MSGQUEUE (bytes, with the kernel's
+	 * per-message overhead, roughly 64 bytes) */
+	if (getrlimit(RLIMIT_MSGQUEUE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)depth * 2 * (size + 64) > rl.rlim_cur)
+		depth = (long)(rl.rlim_cur / (2 * (size + 64)));
+	if (depth < 1)
+		depth = 1;
+	a.mq_maxmsg = depth;
 	a.mq_msgsize = (long)size;
 	snprintf(name, sizeof(name), "/memenpsf-bench.%ld.%u.%u", (long)getpid(),
 		 counter++, n);
