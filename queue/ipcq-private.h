@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct ipcq and the helpers shared by queue/'s files. Never installed.
+ */
+#ifndef IPCQ_PRIVATE_H
+#define IPCQ_PRIVATE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <memenpsf/ipcq.h>
+
+#include "compiler.h"
+#include "layout.h"
+
+/* Default spin of blocking calls before they sleep: enough polls of the ring
+ * to bridge the gap between two back-to-back messages of a busy peer. */
+#define IPCQ_DEFAULT_SPIN 20000u
+/* Path rings sleep on a futex in slices this long, checking the peer's
+ * liveness between slices. */
+#define IPCQ_PATH_SLICE_MS 50
+
+struct ipcq {
+	/* ---- fast path: private copies, never re-read from shared memory */
+	uint8_t *slots;       /* base + slots_off */
+	uint64_t idx;         /* producer: tail; consumer: head (local) */
+	uint64_t peer_cache;  /* producer: last head seen */
+	uint32_t mask, stride, elem_size, capacity;
+	unsigned pending;     /* reserved (producer) / peeked (consumer) */
+	enum ipcq_role role;
+
+	struct ipcq_side_line *mine; /* my line (I write index) */
+	struct ipcq_side_line *peer; /* the peer's line (read when needed) */
+	struct ipcq_sleep_line *my_sleep;   /* my asleep flag + bell */
+	struct ipcq_sleep_line *peer_sleep; /* the peer's */
+
+	/* ---- slow path */
+	struct ipcq_shm *shm; /* the mapping */
+	size_t map_size;
+	int path;        /* a path ring: futexes, liveness by pid */
+	int memfd;       /* -1 for a path ring */
+	int efd_data;    /* consumer sleeps on it; -1 for a path ring */
+	int efd_space;   /* producer sleeps on it; -1 for a path ring */
+	int my_efd, peer_efd;
+	int peer_fd;     /* hang-up means the peer is gone; not owned */
+	int shared;      /* ipcq_share / ipcq_accept done */
+	unsigned spin;
+	uint32_t bell_snap; /* path rings: my bell when I armed */
+	uint8_t type_id[IPCQ_TYPE_ID_SIZE];
+};
+
+/* A header checked and copied into private memory. */
+struct ipcq_geom {
+	uint32_t elem_size, stride, capacity;
+	uint64_t total_size, first_index;
+	uint8_t type_id[IPCQ_TYPE_ID_SIZE];
+};
+
+/* create.c */
+int ipcq_check_config(const struct ipcq_config *cfg);
+void ipcq_init_shm(struct ipcq_shm *shm, const struct ipcq_config *cfg,
+		   uint64_t total);
+int ipcq_check_header(const struct ipcq_hdr *h, uint64_t file_size,
+		      const struct ipcq_expect *expect, struct ipcq_geom *g);
+int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
+	     enum ipcq_role role);
+void ipcq_free_handle(struct ipcq *q);
+
+/* ring.c */
+/* Wake the side sleeping on sl (after the caller's seq_cst fence). */
+void ipcq_ring_bell(struct ipcq *q, struct ipcq_sleep_line *sl, int efd);
+/* Producer: 1 when a slot is free, 0 full, -EBADMSG. Consumer: 1 when an
+ * element is published, 0 empty, -EBADMSG. */
+int ipcq_ready(struct ipcq *q);
+
+/* share.c / path.c */
+int ipcq_path_peer_alive(const struct ipcq *q);
+void ipcq_path_release_role(struct ipcq *q);
+
+#endif /* IPCQ_PRIVATE_H */

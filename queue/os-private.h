@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libipcq's OS shim: every descriptor-creating call with its CLOEXEC flag,
+ * the EINTR loops, futexes and process liveness. The rest of queue/ never
+ * thinks about them. All return 0 / a value or -errno.
+ */
+#ifndef IPCQ_OS_PRIVATE_H
+#define IPCQ_OS_PRIVATE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pollfd;
+
+/* memfd_create(MFD_CLOEXEC | MFD_ALLOW_SEALING). */
+int os_memfd(const char *name);
+/* ftruncate to size. */
+int os_truncate(int fd, uint64_t size);
+/* fallocate the whole size: memory/disk is taken now (-ENOSPC / -ENOMEM
+ * here instead of SIGBUS at the first touch). */
+int os_fallocate(int fd, uint64_t size);
+/* eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK). */
+int os_eventfd(void);
+/* Ring an eventfd (add 1); a full counter counts as rung. */
+void os_eventfd_ring(int fd);
+/* Read an eventfd to zero; never blocks (the fd is non-blocking). */
+void os_eventfd_drain(int fd);
+/* pread the whole buffer, looping on EINTR and short reads; -EBADMSG when the
+ * file ends first. */
+int os_pread_all(int fd, void *buf, size_t len, off_t off);
+/* mmap(MAP_SHARED, read+write) of len bytes; 0 and *out, or -errno. */
+int os_map(int fd, size_t len, void **out);
+/* The target of /proc/self/fd/FD into buf (NUL-terminated); -errno. */
+int os_fd_link(int fd, char *buf, size_t cap);
+/* Non-zero when fd is an eventfd. */
+int os_is_eventfd(int fd);
+/* futex(FUTEX_WAIT) on a shared word while it holds val, at most ms (>= 0)
+ * milliseconds; returns 0 (woken, changed or time out) or -EINTR. */
+int os_futex_wait(uint32_t *word, uint32_t val, int ms);
+/* futex(FUTEX_WAKE) every waiter of a shared word. */
+void os_futex_wake(uint32_t *word);
+/* Start time of a process (field 22 of /proc/PID/stat, clock ticks since
+ * boot): 0 and *out, -ESRCH when it does not exist or is a zombie. */
+int os_proc_start(pid_t pid, uint64_t *out);
+/* Non-zero when pid is running and started at start (0: unknown yet, any
+ * start matches). pid reuse cannot fool it. */
+int os_proc_alive(pid_t pid, uint64_t start);
+/* poll() that retries EINTR with the time left; returns as poll(2). */
+int os_poll(struct pollfd *fds, unsigned n, int timeout_ms);
+
+#endif /* IPCQ_OS_PRIVATE_H */

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rings in a file that processes meet by path (under /dev/shm, or on disk).
+ *
+ * No eventfd can be reached by path, so sleepers wait on a futex word in
+ * their sleep line (non-private: the word is shared between processes), in
+ * slices, and check between slices that the peer is still alive. Each side
+ * records its pid and process start time in its line: a role held by a live
+ * process is refused, a dead holder's role is taken over (pid reuse cannot
+ * fool it: the start time must match too).
+ *
+ * Trust: unlike a sealed memfd, a file can be truncated later by anyone who
+ * may write it, which would make our accesses fault (SIGBUS). So a ring file
+ * must be a regular file owned by our effective uid and writable by nobody
+ * else (-EPERM otherwise), and its size is checked before mapping. Past
+ * that, path rings trust the owner not to shrink the file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "failpoints.h"
+#include "ipcq-private.h"
+#include "os-private.h"
+
+/* Take line's role for this process. -EBUSY when a live process holds it. */
+static int claim_role(struct ipcq_side_line *l)
+{
+	pid_t me = getpid();
+	uint64_t start;
+	int32_t old;
+	int r;
+
+	r = os_proc_start(me, &start);
+	if (r < 0)
+		return r;
+	/* Acquire: pairs with the release stores of a previous holder. */
+	old = __atomic_load_n(&l->pid, __ATOMIC_ACQUIRE);
+	if (old != 0 &&
+	    os_proc_alive(old, __atomic_load_n(&l->start_time, __ATOMIC_ACQUIRE)))
+		return -EBUSY;
+	/* Seq_cst CAS: of two claimants only one wins; it pairs with the
+	 * other claimant's CAS and with release_role's CAS. */
+	if (!__atomic_compare_exchange_n(&l->pid, &old, (int32_t)me, 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return -EBUSY;
+	/* Release: pairs with the acquire loads of liveness checkers. Until
+	 * it lands, checkers see a start time that may not match and could
+	 * think us dead: a window of two stores, documented in the report. */
+	__atomic_store_n(&l->start_time, start, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void release_role(struct ipcq_side_line *l)
+{
+	int32_t me = (int32_t)getpid();
+
+	if (__atomic_load_n(&l->pid, __ATOMIC_ACQUIRE) != me)
+		return; /* taken over already (we were thought dead) */
+	/* Release: start 0 first, so no checker pairs our pid with a stale
+	 * start time; then free the role (CAS: only if still ours). */
+	__atomic_store_n(&l->start_time, 0, __ATOMIC_RELEASE);
+	__atomic_compare_exchange_n(&l->pid, &me, 0, 0, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
+}
+
+void ipcq_path_release_role(struct ipcq *q)
+{
+	release_role(q->mine);
+}
+
+int ipcq_path_peer_alive(const struct ipcq *q)
+{
+	/* Acquire: pairs with the peer's stores in claim_role. */
+	int32_t pid = __atomic_load_n(&q->peer->pid, __ATOMIC_ACQUIRE);
+	uint64_t st = __atomic_load_n(&q->peer->start_time, __ATOMIC_ACQUIRE);
+
+	if (pid == 0)
+		return 1; /* no peer attached (yet, or it detached cleanly) */
+	return os_proc_alive(pid, st);
+}
+
+static int line_alive(const struct ipcq_side_line *l)
+{
+	return l->pid != 0 && os_proc_alive(l->pid, l->start_time);
+}
+
+/* Is the file at path a ring some live process is attached to? 1 yes (or
+ * not a ring at all: we do not clobber strangers' files), 0 no. */
+static int path_in_use(const char *path)
+{
+	struct ipcq_shm copy;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : 1;
+	r = os_pread_all(fd, &copy, sizeof(copy), 0);
+	close(fd);
+	if (r < 0 || copy.hdr.magic != IPCQ_MAGIC)
+		return 1;
+	return line_alive(&copy.prod) || line_alive(&copy.cons);
+}
+
+static int map_path_handle(struct ipcq **out, void *map,
+			   const struct ipcq_geom *g, enum ipcq_role role)
+{
+	struct ipcq_shm *shm = map;
+	struct ipcq_side_line *l = role == IPCQ_PRODUCER ? &shm->prod : &shm->cons;
+	struct ipcq *q;
+	int r;
+
+	r = claim_role(l);
+	if (r < 0)
+		return r;
+	/* Indices are read after the claim: a dead holder stores no more. */
+	r = ipcq_new(&q, map, g, role);
+	if (r < 0) {
+		release_role(l);
+		return r;
+	}
+	q->path = 1;
+	*out = q;
+	return 0;
+}
+
+int ipcq_create_path(struct ipcq **out, const char *path,
+		     const struct ipcq_config *cfg, enum ipcq_role role,
+		     unsigned flags)
+{
+	char *tmp = NULL;
+	struct ipcq_geom g;
+	struct ipcq *q = NULL;
+	void *map = NULL;
+	uint64_t total = 0;
+	int fd = -1, r;
+
+	if (!out || !path || !*path || (flags & ~IPCQ_REPLACE) ||
+	    (role != IPCQ_PRODUCER && role != IPCQ_CONSUMER))
+		return -EINVAL;
+	r = ipcq_check_config(cfg);
+	if (r < 0)
+		return r;
+	g.elem_size = cfg->elem_size;
+	g.stride = ipcq_stride_of(cfg->elem_size);
+	g.capacity = cfg->capacity;
+	g.first_index = cfg->first_index;
+	total = g.total_size = ipcq_total_of(g.stride, g.capacity);
+	memcpy(g.type_id, cfg->type_id, IPCQ_TYPE_ID_SIZE);
+
+	/* Build the whole ring in a temporary file beside path, then link it
+	 * into place: path never names a half-made ring. */
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+		tmp = NULL;
+		r = -ENOMEM;
+		goto err;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
+	if (fd < 0) {
+		r = -errno;
+		free(tmp);
+		tmp = NULL;
+		goto err;
+	}
+	FP_STEP("ipcq.create_path.after_tmpfile");
+	r = os_truncate(fd, total);
+	if (r < 0)
+		goto err;
+	r = os_fallocate(fd, total);
+	if (r == -EOPNOTSUPP)
+		r = 0; /* a file system without fallocate: the size stands */
+	if (r < 0)
+		goto err;
+	FP_STEP("ipcq.create_path.after_fallocate");
+	r = os_map(fd, (size_t)total, &map);
+	if (r < 0)
+		goto err;
+	ipcq_init_shm(map, cfg, total);
+	FP_STEP("ipcq.create_path.after_init");
+	r = map_path_handle(&q, map, &g, role);
+	if (r < 0)
+		goto err;
+	FP_STEP("ipcq.create_path.before_link");
+	if (link(tmp, path) < 0) {
+		if (errno != EEXIST) {
+			r = -errno;
+			goto err;
+		}
+		if (!(flags & IPCQ_REPLACE) && path_in_use(path)) {
+			r = -EEXIST;
+			goto err;
+		}
+		/* Atomic: processes still mapping the old file keep it. */
+		if (rename(tmp, path) < 0) {
+			r = -errno;
+			goto err;
+		}
+	} else {
+		unlink(tmp);
+	}
+	free(tmp);
+	close(fd);
+	*out = q;
+	return 0;
+err:
+	if (q) {
+		ipcq_close(q); /* unmaps */
+		map = NULL;
+	}
+	if (map)
+		munmap(map, (size_t)total);
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	return r;
+}
+
+int ipcq_open_path(struct ipcq **out, const char *path,
+		   const struct ipcq_expect *expect, enum ipcq_role role)
+{
+	struct ipcq_shm copy;
+	struct ipcq_geom g;
+	struct stat st;
+	void *map = NULL;
+	int fd = -1, r;
+
+	if (!out || !path || (role != IPCQ_PRODUCER && role != IPCQ_CONSUMER))
+		return -EINVAL;
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto err;
+	}
+	/* Only a file nobody else can shrink under our mapping. */
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		r = -EPERM;
+		goto err;
+	}
+	if (st.st_size < (off_t)IPCQ_PAGE) {
+		r = -EBADMSG;
+		goto err;
+	}
+	r = os_pread_all(fd, &copy, sizeof(copy), 0);
+	if (r < 0)
+		goto err;
+	r = ipcq_check_header(&copy.hdr, (uint64_t)st.st_size, expect, &g);
+	if (r < 0)
+		goto err;
+	r = os_map(fd, (size_t)g.total_size, &map);
+	if (r < 0)
+		goto err;
+	FP_STEP("ipcq.open.after_map");
+	r = map_path_handle(out, map, &g, role);
+	if (r < 0)
+		goto err;
+	FAILPOINT("ipcq.open.after_claim");
+	close(fd);
+	return 0;
+err:
+	if (map)
+		munmap(map, (size_t)g.total_size);
+	close(fd);
+	return r;
+}

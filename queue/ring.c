@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fast path: push / pop, batches, byte messages, zero-copy.
+ *
+ * Producer: copy the payload, store len, then publish with a release store of
+ * the slot's seq (the consumer polls that word, so a message costs one cache
+ * line transfer), then store tail (bookkeeping: count, recovery, sleepers),
+ * then the Dekker pair: a seq_cst fence and a look at the consumer's asleep
+ * flag. Consumer: acquire-load the slot's seq; when it is not the expected
+ * value look at tail to tell "empty" from "a peer that lies"; copy out; then
+ * release the slot with a release store of head, the last store of a pop.
+ * Every value read from the mapping is checked before use.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "failpoint.h"
+#include "ipcq-private.h"
+#include "os-private.h"
+
+static inline struct ipcq_slot *slot_of(const struct ipcq *q, uint64_t i)
+{
+	return (struct ipcq_slot *)(q->slots + (size_t)(i & q->mask) * q->stride);
+}
+
+void ipcq_ring_bell(struct ipcq *q, struct ipcq_sleep_line *sl, int efd)
+{
+	if (q->path) {
+		/* Release: pairs with the sleeper's load of bell before it
+		 * raised its flag; a changed bell makes FUTEX_WAIT return. */
+		__atomic_fetch_add(&sl->bell, 1, __ATOMIC_RELEASE);
+		os_futex_wake(&sl->bell);
+	} else {
+		os_eventfd_ring(efd);
+	}
+}
+
+/* After publishing tail (producer) or head (consumer): wake the peer if it
+ * said it sleeps. */
+static inline void wake_peer(struct ipcq *q)
+{
+	/* Dekker pair: this fence orders my index store before the load of
+	 * the peer's flag; it pairs with the fence in ipcq_arm() between the
+	 * peer's flag store and its re-check of the ring. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (unlikely(__atomic_load_n(&q->peer_sleep->asleep, __ATOMIC_RELAXED)))
+		ipcq_ring_bell(q, q->peer_sleep, q->peer_efd);
+}
+
+/* Producer: free slots, reloading head only when fewer than want look free.
+ * -EBADMSG when the consumer's head cannot be right. */
+static inline int64_t prod_free(struct ipcq *q, unsigned want)
+{
+	uint64_t used = q->idx - q->peer_cache;
+	uint64_t head, d;
+
+	if (likely(q->capacity - used >= want))
+		return q->capacity - used;
+	/* Acquire: pairs with the consumer's release store of head in
+	 * cons_release(); the slots before head are free to overwrite. */
+	head = __atomic_load_n(&q->peer->index, __ATOMIC_ACQUIRE);
+	d = q->idx - head; /* 0 <= tail - head <= capacity, else a lie */
+	if (unlikely(d > q->capacity))
+		return -EBADMSG;
+	q->peer_cache = head;
+	return q->capacity - d;
+}
+
+/* Producer: publish slot i holding len bytes already copied. */
+static inline void publish(struct ipcq_slot *s, uint64_t i, uint32_t len)
+{
+	__atomic_store_n(&s->len, len, __ATOMIC_RELAXED);
+	/* Release: pairs with the consumer's acquire load of seq in
+	 * cons_check(); payload and len are visible before seq says so. */
+	__atomic_store_n(&s->seq, (uint32_t)(i + 1), __ATOMIC_RELEASE);
+}
+
+static inline void prod_store_tail(struct ipcq *q)
+{
+	/* Release: pairs with the consumer's acquire load of tail in
+	 * cons_check(): every seq before tail is published. */
+	__atomic_store_n(&q->mine->index, q->idx, __ATOMIC_RELEASE);
+}
+
+/* Consumer: is the slot of index i (head <= i < head + capacity) published?
+ * 1 yes, 0 not yet, -EBADMSG when the producer's words contradict. */
+static inline int cons_check(struct ipcq *q, uint64_t i)
+{
+	struct ipcq_slot *s = slot_of(q, i);
+	uint64_t tail, d;
+
+	/* Acquire: pairs with the release store of seq in publish(). */
+	if (likely(__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == (uint32_t)(i + 1)))
+		return 1;
+	/* Acquire: pairs with the release store in prod_store_tail(). */
+	tail = __atomic_load_n(&q->peer->index, __ATOMIC_ACQUIRE);
+	d = tail - q->idx;
+	if (unlikely(d > q->capacity))
+		return -EBADMSG;
+	if (i - q->idx >= d)
+		return 0; /* empty as far as tail says */
+	/* tail covers i, so seq was stored before it: look again (the first
+	 * look may have raced with the publish). Acquire as above. */
+	if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == (uint32_t)(i + 1))
+		return 1;
+	return -EBADMSG;
+}
+
+/* Consumer: the validated length of a published slot. */
+static inline int64_t cons_len(const struct ipcq *q, struct ipcq_slot *s)
+{
+	/* Ordered after the acquire of seq; read once, then checked. */
+	uint32_t len = __atomic_load_n(&s->len, __ATOMIC_RELAXED);
+
+	if (unlikely(len > q->elem_size))
+		return -EBADMSG;
+	return len;
+}
+
+static inline void cons_release(struct ipcq *q, uint64_t n)
+{
+	q->idx += n;
+	/* Release: pairs with the producer's acquire load of head in
+	 * prod_free(); my reads of these slots are done before it may reuse
+	 * them. The last store of a pop. */
+	__atomic_store_n(&q->mine->index, q->idx, __ATOMIC_RELEASE);
+}
+
+int ipcq_ready(struct ipcq *q)
+{
+	int64_t r;
+
+	if (q->role == IPCQ_PRODUCER) {
+		q->peer_cache = q->idx - q->capacity; /* force a reload */
+		r = prod_free(q, 1);
+		return r < 0 ? (int)r : r > 0;
+	}
+	return cons_check(q, q->idx);
+}
+
+/* ---- producer --------------------------------------------------------- */
+
+static inline int push_one(struct ipcq *q, const void *buf, uint32_t len)
+{
+	struct ipcq_slot *s;
+	int64_t f;
+
+	if (unlikely(q->role != IPCQ_PRODUCER))
+		return -EINVAL;
+	f = prod_free(q, 1);
+	if (unlikely(f <= 0))
+		return f < 0 ? (int)f : -EAGAIN;
+	q->pending = 0;
+	s = slot_of(q, q->idx);
+	memcpy(s + 1, buf, len);
+	FAILPOINT("ipcq.push.after_copy");
+	publish(s, q->idx, len);
+	FAILPOINT("ipcq.push.after_publish");
+	q->idx++;
+	prod_store_tail(q);
+	FAILPOINT("ipcq.push.after_tail");
+	wake_peer(q);
+	return 0;
+}
+
+int ipcq_push(struct ipcq *q, const void *elem)
+{
+	return push_one(q, elem, q->elem_size);
+}
+
+int ipcq_send(struct ipcq *q, const void *buf, size_t len)
+{
+	if (len > q->elem_size)
+		return -EMSGSIZE;
+	return push_one(q, buf, (uint32_t)len);
+}
+
+int ipcq_push_n(struct ipcq *q, const void *elems, unsigned n)
+{
+	const uint8_t *src = elems;
+	int64_t f;
+	unsigned k;
+
+	if (q->role != IPCQ_PRODUCER || n == 0)
+		return -EINVAL;
+	f = prod_free(q, n);
+	if (f <= 0)
+		return f < 0 ? (int)f : -EAGAIN;
+	if ((uint64_t)f < n)
+		n = (unsigned)f;
+	q->pending = 0;
+	for (k = 0; k < n; k++) {
+		struct ipcq_slot *s = slot_of(q, q->idx + k);
+
+		memcpy(s + 1, src + (size_t)k * q->elem_size, q->elem_size);
+		publish(s, q->idx + k, q->elem_size);
+		FAILPOINT("ipcq.push_n.after_slot"); /* @k: after the k-th */
+	}
+	FAILPOINT("ipcq.push_n.after_publish");
+	q->idx += n;
+	prod_store_tail(q);
+	FAILPOINT("ipcq.push_n.after_tail");
+	wake_peer(q);
+	return (int)n;
+}
+
+int ipcq_reserve(struct ipcq *q, unsigned want, void **first)
+{
+	uint64_t to_end;
+	int64_t f;
+
+	if (q->role != IPCQ_PRODUCER || want == 0 || !first)
+		return -EINVAL;
+	f = prod_free(q, want);
+	if (f <= 0)
+		return f < 0 ? (int)f : -EAGAIN;
+	to_end = q->capacity - (q->idx & q->mask);
+	if ((uint64_t)f > to_end)
+		f = (int64_t)to_end;
+	if ((uint64_t)f > want)
+		f = want;
+	q->pending = (unsigned)f;
+	*first = slot_of(q, q->idx) + 1;
+	return (int)f;
+}
+
+int ipcq_commit(struct ipcq *q, unsigned n)
+{
+	unsigned k;
+
+	if (q->role != IPCQ_PRODUCER || n > q->pending)
+		return -EINVAL;
+	q->pending = 0;
+	if (n == 0)
+		return 0;
+	for (k = 0; k < n; k++) {
+		publish(slot_of(q, q->idx + k), q->idx + k, q->elem_size);
+		FAILPOINT("ipcq.commit.after_slot"); /* @k: after the k-th */
+	}
+	FAILPOINT("ipcq.commit.after_publish");
+	q->idx += n;
+	prod_store_tail(q);
+	FAILPOINT("ipcq.commit.after_tail");
+	wake_peer(q);
+	return 0;
+}
+
+int ipcq_commit_len(struct ipcq *q, size_t len)
+{
+	if (q->role != IPCQ_PRODUCER || q->pending == 0)
+		return -EINVAL;
+	if (len > q->elem_size)
+		return -EMSGSIZE;
+	q->pending = 0;
+	publish(slot_of(q, q->idx), q->idx, (uint32_t)len);
+	FAILPOINT("ipcq.commit.after_publish");
+	q->idx++;
+	prod_store_tail(q);
+	FAILPOINT("ipcq.commit.after_tail");
+	wake_peer(q);
+	return 0;
+}
+
+/* ---- consumer --------------------------------------------------------- */
+
+static inline int pop_check(struct ipcq *q, struct ipcq_slot **sp)
+{
+	int r;
+
+	if (unlikely(q->role != IPCQ_CONSUMER))
+		return -EINVAL;
+	r = cons_check(q, q->idx);
+	if (unlikely(r <= 0))
+		return r < 0 ? r : -EAGAIN;
+	q->pending = 0;
+	*sp = slot_of(q, q->idx);
+	return 0;
+}
+
+static inline void pop_finish(struct ipcq *q)
+{
+	FAILPOINT("ipcq.pop.after_copy");
+	cons_release(q, 1);
+	FAILPOINT("ipcq.pop.after_release");
+	wake_peer(q);
+}
+
+int ipcq_pop(struct ipcq *q, void *elem)
+{
+	struct ipcq_slot *s;
+	int64_t len;
+	int r;
+
+	r = pop_check(q, &s);
+	if (unlikely(r < 0))
+		return r;
+	len = cons_len(q, s);
+	if (unlikely(len < 0))
+		return (int)len;
+	memcpy(elem, s + 1, (size_t)len);
+	if (unlikely((uint32_t)len < q->elem_size))
+		memset((uint8_t *)elem + len, 0, q->elem_size - (size_t)len);
+	pop_finish(q);
+	return 0;
+}
+
+ssize_t ipcq_recv(struct ipcq *q, void *buf, size_t cap)
+{
+	struct ipcq_slot *s;
+	int64_t len;
+	int r;
+
+	r = pop_check(q, &s);
+	if (r < 0)
+		return r;
+	len = cons_len(q, s);
+	if (len < 0)
+		return len;
+	if ((uint64_t)len > cap)
+		return -EMSGSIZE; /* stays in the ring */
+	memcpy(buf, s + 1, (size_t)len);
+	pop_finish(q);
+	return len;
+}
+
+int ipcq_pop_n(struct ipcq *q, void *elems, unsigned n)
+{
+	uint8_t *dst = elems;
+	unsigned k;
+	int r = 0;
+
+	if (q->role != IPCQ_CONSUMER || n == 0)
+		return -EINVAL;
+	q->pending = 0;
+	if (n > q->capacity)
+		n = q->capacity;
+	for (k = 0; k < n; k++) {
+		struct ipcq_slot *s;
+		uint8_t *d = dst + (size_t)k * q->elem_size;
+		int64_t len;
+
+		r = cons_check(q, q->idx + k);
+		if (r <= 0)
+			break;
+		s = slot_of(q, q->idx + k);
+		len = cons_len(q, s);
+		if (len < 0) {
+			r = (int)len;
+			break;
+		}
+		memcpy(d, s + 1, (size_t)len);
+		if ((uint32_t)len < q->elem_size)
+			memset(d + len, 0, q->elem_size - (size_t)len);
+		FAILPOINT("ipcq.pop_n.after_slot"); /* @k: after the k-th */
+	}
+	if (k == 0)
+		return r < 0 ? r : -EAGAIN;
+	FAILPOINT("ipcq.pop_n.after_copy");
+	cons_release(q, k);
+	FAILPOINT("ipcq.pop_n.after_release");
+	wake_peer(q);
+	return (int)k;
+}
+
+int ipcq_peek(struct ipcq *q, unsigned want, const void **first,
+	      uint32_t *lens)
+{
+	uint64_t to_end;
+	unsigned k;
+	int r = 0;
+
+	if (q->role != IPCQ_CONSUMER || want == 0 || !first)
+		return -EINVAL;
+	to_end = q->capacity - (q->idx & q->mask);
+	if (want > to_end)
+		want = (unsigned)to_end;
+	for (k = 0; k < want; k++) {
+		int64_t len;
+
+		r = cons_check(q, q->idx + k);
+		if (r <= 0)
+			break;
+		len = cons_len(q, slot_of(q, q->idx + k));
+		if (len < 0) {
+			r = (int)len;
+			break;
+		}
+		if (lens)
+			lens[k] = (uint32_t)len;
+	}
+	if (k == 0)
+		return r < 0 ? r : -EAGAIN;
+	q->pending = k;
+	*first = slot_of(q, q->idx) + 1;
+	return (int)k;
+}
+
+int ipcq_release(struct ipcq *q, unsigned n)
+{
+	if (q->role != IPCQ_CONSUMER || n > q->pending)
+		return -EINVAL;
+	q->pending = 0;
+	if (n == 0)
+		return 0;
+	FAILPOINT("ipcq.release.before_release");
+	cons_release(q, n);
+	FAILPOINT("ipcq.release.after_release");
+	wake_peer(q);
+	return 0;
+}
+
+/* ---- state ------------------------------------------------------------ */
+
+uint32_t ipcq_count(const struct ipcq *q)
+{
+	/* Acquire: pairs with the peer's release store of its index. */
+	uint64_t other = __atomic_load_n(&q->peer->index, __ATOMIC_ACQUIRE);
+	uint64_t d = q->role == IPCQ_PRODUCER ? q->idx - other : other - q->idx;
+
+	return d > q->capacity ? 0 : (uint32_t)d; /* a lying peer: nothing */
+}
+
+uint32_t ipcq_free(const struct ipcq *q)
+{
+	return q->capacity - ipcq_count(q);
+}
+
+uint32_t ipcq_capacity(const struct ipcq *q)
+{
+	return q->capacity;
+}
+
+uint32_t ipcq_elem_size(const struct ipcq *q)
+{
+	return q->elem_size;
+}
+
+uint32_t ipcq_stride(const struct ipcq *q)
+{
+	return q->stride;
+}
+
+enum ipcq_role ipcq_role(const struct ipcq *q)
+{
+	return q->role;
+}

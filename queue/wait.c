@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Blocking: spin, then raise my asleep flag, look at the ring once more (the
+ * Dekker pair with the peer's fence in wake_peer), and sleep on the doorbell
+ * (eventfd for a memfd ring, futex for a path ring) with the time left.
+ */
+#include <errno.h>
+#include <poll.h>
+
+#include "deadline.h"
+#include "ipcq-private.h"
+#include "os-private.h"
+
+int ipcq_fd(const struct ipcq *q)
+{
+	if (!q)
+		return -EINVAL;
+	return q->path ? -EOPNOTSUPP : q->my_efd;
+}
+
+int ipcq_arm(struct ipcq *q)
+{
+	int r;
+
+	if (q->path)
+		/* Acquire: pairs with the release add in ipcq_ring_bell(); a
+		 * ring after this snapshot changes the word and FUTEX_WAIT
+		 * returns at once. */
+		q->bell_snap = __atomic_load_n(&q->my_sleep->bell,
+					       __ATOMIC_ACQUIRE);
+	/* Seq_cst store then fence: my flag is visible before I look at the
+	 * ring again. Pairs with the fence in wake_peer(): either the peer
+	 * sees my flag and rings, or I see its index and do not sleep. */
+	__atomic_store_n(&q->my_sleep->asleep, 1, __ATOMIC_SEQ_CST);
+	atomic_thread_fence(memory_order_seq_cst);
+	r = ipcq_ready(q);
+	if (r != 0) {
+		ipcq_disarm(q);
+		return r > 0 ? -EALREADY : r;
+	}
+	return 0;
+}
+
+void ipcq_disarm(struct ipcq *q)
+{
+	/* Relaxed is enough: a stale 1 costs the peer one needless ring. */
+	__atomic_store_n(&q->my_sleep->asleep, 0, __ATOMIC_RELAXED);
+	if (!q->path)
+		os_eventfd_drain(q->my_efd);
+}
+
+static int peer_fd_gone(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	if (fd < 0)
+		return 0;
+	return os_poll(&p, 1, timeout_ms) > 0 &&
+	       (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL));
+}
+
+/* One sleep of at most ms (>= 1, or -1) on the doorbell. 0 after a wake-up
+ * or time-out, -EPIPE when the peer is seen gone, -errno. */
+static int sleep_once(struct ipcq *q, int ms)
+{
+	struct pollfd p[2];
+	unsigned n = 1;
+	int r;
+
+	if (q->path) {
+		if (!ipcq_path_peer_alive(q) || peer_fd_gone(q->peer_fd, 0))
+			return -EPIPE;
+		if (ms < 0 || ms > IPCQ_PATH_SLICE_MS)
+			ms = IPCQ_PATH_SLICE_MS;
+		os_futex_wait(&q->my_sleep->bell, q->bell_snap, ms);
+		return 0;
+	}
+	p[0].fd = q->my_efd;
+	p[0].events = POLLIN;
+	p[0].revents = 0;
+	if (q->peer_fd >= 0) {
+		/* Only hang-ups: control messages on the socket are not ours. */
+		p[1].fd = q->peer_fd;
+		p[1].events = POLLRDHUP;
+		p[1].revents = 0;
+		n = 2;
+	}
+	r = os_poll(p, n, ms);
+	if (r < 0)
+		return r;
+	if (n == 2 && (p[1].revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)))
+		return -EPIPE;
+	return 0;
+}
+
+int ipcq_wait(struct ipcq *q, int timeout_ms)
+{
+	struct deadline d;
+	unsigned i;
+	int r;
+
+	r = ipcq_ready(q);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	deadline_start(&d, timeout_ms);
+	for (i = 0; timeout_ms != 0 && i < q->spin; i++) {
+		cpu_relax();
+		r = ipcq_ready(q);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
+	for (;;) {
+		int left = deadline_left_ms(&d);
+
+		if (left == 0)
+			return -ETIMEDOUT;
+		r = ipcq_arm(q);
+		if (r == -EALREADY)
+			return 0;
+		if (r < 0)
+			return r;
+		r = sleep_once(q, left);
+		ipcq_disarm(q);
+		/* Work that arrived wins over a hang-up seen with it. */
+		int ready = ipcq_ready(q);
+
+		if (ready != 0)
+			return ready < 0 ? ready : 0;
+		if (r < 0)
+			return r;
+	}
+}
+
+int ipcq_push_wait(struct ipcq *q, const void *elem, int timeout_ms)
+{
+	struct deadline d;
+	int r;
+
+	deadline_start(&d, timeout_ms);
+	while ((r = ipcq_push(q, elem)) == -EAGAIN)
+		if ((r = ipcq_wait(q, deadline_left_ms(&d))) < 0)
+			return r;
+	return r;
+}
+
+int ipcq_pop_wait(struct ipcq *q, void *elem, int timeout_ms)
+{
+	struct deadline d;
+	int r;
+
+	deadline_start(&d, timeout_ms);
+	while ((r = ipcq_pop(q, elem)) == -EAGAIN)
+		if ((r = ipcq_wait(q, deadline_left_ms(&d))) < 0)
+			return r;
+	return r;
+}
+
+int ipcq_send_wait(struct ipcq *q, const void *buf, size_t len,
+		   int timeout_ms)
+{
+	struct deadline d;
+	int r;
+
+	deadline_start(&d, timeout_ms);
+	while ((r = ipcq_send(q, buf, len)) == -EAGAIN)
+		if ((r = ipcq_wait(q, deadline_left_ms(&d))) < 0)
+			return r;
+	return r;
+}
+
+ssize_t ipcq_recv_wait(struct ipcq *q, void *buf, size_t cap, int timeout_ms)
+{
+	struct deadline d;
+	ssize_t r;
+	int w;
+
+	deadline_start(&d, timeout_ms);
+	while ((r = ipcq_recv(q, buf, cap)) == -EAGAIN)
+		if ((w = ipcq_wait(q, deadline_left_ms(&d))) < 0)
+			return w;
+	return r;
+}
