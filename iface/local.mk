@@ -5,3 +5,21 @@
 noinst_LTLIBRARIES += iface/libifacewire.la
 iface_libifacewire_la_SOURCES = iface/wire.h iface/wire.c
 iface_libifacewire_la_CFLAGS = $(LIB_CFLAGS)
+
+memenpsfinclude_HEADERS += iface/memenpsf/iface.h
+pkgconfig_DATA += iface/iface.pc
+DISTCLEANFILES += iface/iface.pc
+EXTRA_DIST += iface/iface.pc.in
+
+lib_LTLIBRARIES += iface/libiface.la
+iface_libiface_la_SOURCES = \
+	iface/iface-private.h \
+	iface/os.c \
+	iface/path.c \
+	iface/chan.c \
+	iface/server.c \
+	iface/client.c
+iface_libiface_la_CFLAGS = $(LIB_CFLAGS) $(SODIUM_CFLAGS)
+iface_libiface_la_LDFLAGS = $(LIB_LDFLAGS) -version-info $(IFACE_LT_VERSION)
+iface_libiface_la_LIBADD = iface/libifacewire.la queue/libipcq.la \
+	fdpass/libfdpass.la common/libcommon.la $(SODIUM_LIBS)

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The data path of one channel, the same for a server's conn and a client:
+ * sends into the tx ring, receives from the rx ring, the full policy, the
+ * counters, and noticing that the peer is gone without losing anything it
+ * published before it went.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <memenpsf/fdpass.h>
+
+#include "deadline.h"
+#include "iface-private.h"
+
+/* A client looks at its control socket every CHECK_EVERY non-blocking calls
+ * (and whenever the ring is full or empty): one poll() per 64 calls. */
+#define CHECK_EVERY 64
+
+void chan_reason(struct iface_reason *r, uint32_t code, const char *text)
+{
+	r->code = code;
+	snprintf(r->text, sizeof(r->text), "%s", text ? text : "");
+}
+
+void chan_send_reason(int sock, uint16_t type, uint32_t code,
+		      const char *text)
+{
+	unsigned char buf[WIRE_MAX_MSG];
+	int n = wire_encode_reason(buf, sizeof(buf), type, code, text);
+
+	if (n > 0 && sock >= 0)
+		(void)!fdpass_send(sock, buf, (size_t)n, NULL, 0, 0);
+}
+
+static void mark_dead(struct chan *ch, uint32_t code, const char *text)
+{
+	if (ch->dead)
+		return;
+	ch->dead = 1;
+	chan_reason(&ch->why, code, text);
+}
+
+void chan_read_control(struct chan *ch, unsigned max_fds)
+{
+	unsigned char buf[WIRE_MAX_MSG + 1];
+	int fds[FDPASS_MAX_FDS];
+
+	while (!ch->dead) {
+		unsigned nfds = max_fds;
+		struct wire_msg m;
+		ssize_t r = fdpass_recv(ch->sock, buf, sizeof(buf), fds, &nfds,
+					0);
+
+		if (r == -EAGAIN)
+			break;
+		if (r == -EPIPE) {
+			mark_dead(ch, IFACE_R_HANGUP,
+				  "the peer hung up without a goodbye");
+			break;
+		}
+		if (r < 0) {
+			mark_dead(ch, IFACE_R_PROTOCOL,
+				  "bad control message from the peer");
+			break;
+		}
+		for (unsigned i = 0; i < nfds; i++)
+			os_close(fds[i]); /* an open channel takes no fds */
+		r = wire_decode(buf, (size_t)r, nfds, 0, &m);
+		if (r == 0 && m.type == WIRE_BYE) {
+			ch->dead = 1;
+			ch->why.code = m.u.reason.code;
+			memcpy(ch->why.text, m.u.reason.text,
+			       sizeof(ch->why.text));
+			ch->why.text[sizeof(ch->why.text) - 1] = 0;
+		} else {
+			mark_dead(ch, IFACE_R_PROTOCOL,
+				  "unexpected control message from the peer");
+		}
+	}
+}
+
+/* Client only: every CHECK_EVERY calls, or when forced, look at the socket. */
+static void maybe_check(struct chan *ch, int force)
+{
+	int ev;
+
+	if (!ch->check_peer || ch->dead)
+		return;
+	if (!force && ++ch->calls < CHECK_EVERY)
+		return;
+	ch->calls = 0;
+	ev = os_poll_now(ch->sock, POLLIN | POLLRDHUP);
+	if (ev & POLLIN)
+		chan_read_control(ch, FDPASS_MAX_FDS);
+	if (!ch->dead && (ev & (POLLHUP | POLLRDHUP | POLLERR)))
+		mark_dead(ch, IFACE_R_HANGUP,
+			  "the peer hung up without a goodbye");
+}
+
+/* ---- send ---------------------------------------------------------------- */
+
+/* -EAGAIN from a non-blocking send: the full policy decides. */
+static int full(struct chan *ch, unsigned n)
+{
+	ch->st.full++;
+	maybe_check(ch, 1);
+	if (ch->dead)
+		return -EPIPE;
+	if (ch->policy == IFACE_FULL_DROP) {
+		ch->st.drops += n;
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+int chan_send(struct chan *ch, const void *buf, size_t len)
+{
+	int r;
+
+	maybe_check(ch, 0);
+	if (ch->dead)
+		return -EPIPE;
+	r = ipcq_send(ch->tx, buf, len);
+	if (r == 0) {
+		ch->st.tx_msgs++;
+		ch->st.tx_bytes += len;
+		return 0;
+	}
+	return r == -EAGAIN ? full(ch, 1) : r;
+}
+
+int chan_send_wait(struct chan *ch, const void *buf, size_t len,
+		   int timeout_ms)
+{
+	int r;
+
+	if (ch->dead)
+		return -EPIPE;
+	r = ipcq_send_wait(ch->tx, buf, len, timeout_ms);
+	if (r == 0) {
+		ch->st.tx_msgs++;
+		ch->st.tx_bytes += len;
+	} else if (r == -EPIPE) {
+		maybe_check(ch, 1);
+		mark_dead(ch, IFACE_R_HANGUP,
+			  "the peer hung up without a goodbye");
+	}
+	return r;
+}
+
+int chan_send_n(struct chan *ch, const void *elems, unsigned n)
+{
+	int r;
+
+	maybe_check(ch, 0);
+	if (ch->dead)
+		return -EPIPE;
+	if (n == 0)
+		return -EINVAL;
+	r = ipcq_push_n(ch->tx, elems, n);
+	if (r > 0) {
+		ch->st.tx_msgs += (unsigned)r;
+		ch->st.tx_bytes += (uint64_t)r * ipcq_elem_size(ch->tx);
+		if ((unsigned)r < n && ch->policy == IFACE_FULL_DROP) {
+			ch->st.full++;
+			ch->st.drops += n - (unsigned)r;
+			return (int)n;
+		}
+		return r;
+	}
+	if (r == -EAGAIN) {
+		r = full(ch, n);
+		return r == 0 ? (int)n : r;
+	}
+	return r;
+}
+
+int chan_reserve(struct chan *ch, unsigned want, void **first)
+{
+	int r;
+
+	maybe_check(ch, 0);
+	if (ch->dead)
+		return -EPIPE;
+	r = ipcq_reserve(ch->tx, want, first);
+	if (r == -EAGAIN) {
+		ch->st.full++;
+		maybe_check(ch, 1);
+		if (ch->dead)
+			return -EPIPE;
+	}
+	return r;
+}
+
+int chan_commit(struct chan *ch, unsigned n)
+{
+	int r = ipcq_commit(ch->tx, n);
+
+	if (r == 0) {
+		ch->st.tx_msgs += n;
+		ch->st.tx_bytes += (uint64_t)n * ipcq_elem_size(ch->tx);
+	}
+	return r;
+}
+
+/* ---- receive ---------------------------------------------------------------
+ *
+ * Empty ring: if the peer is (now) known to be gone, look at the ring once
+ * more, since what it published before it died is visible by now; only an
+ * empty ring after that is -EPIPE.
+ */
+
+ssize_t chan_recv(struct chan *ch, void *buf, size_t cap)
+{
+	ssize_t r;
+
+	maybe_check(ch, 0);
+	r = ipcq_recv(ch->rx, buf, cap);
+	if (r == -EAGAIN) {
+		maybe_check(ch, 1);
+		if (ch->dead) {
+			r = ipcq_recv(ch->rx, buf, cap);
+			if (r == -EAGAIN)
+				return -EPIPE;
+		}
+	}
+	if (r >= 0) {
+		ch->st.rx_msgs++;
+		ch->st.rx_bytes += (uint64_t)r;
+	}
+	return r;
+}
+
+int chan_recv_n(struct chan *ch, void *elems, unsigned n)
+{
+	int r;
+
+	if (n == 0)
+		return -EINVAL;
+	maybe_check(ch, 0);
+	r = ipcq_pop_n(ch->rx, elems, n);
+	if (r == -EAGAIN) {
+		maybe_check(ch, 1);
+		if (ch->dead) {
+			r = ipcq_pop_n(ch->rx, elems, n);
+			if (r == -EAGAIN)
+				return -EPIPE;
+		}
+	}
+	if (r > 0) {
+		ch->st.rx_msgs += (unsigned)r;
+		ch->st.rx_bytes += (uint64_t)r * ipcq_elem_size(ch->rx);
+	}
+	return r;
+}
+
+int chan_peek(struct chan *ch, unsigned want, const void **first,
+	      uint32_t *lens)
+{
+	int r;
+
+	maybe_check(ch, 0);
+	r = ipcq_peek(ch->rx, want, first, lens);
+	if (r == -EAGAIN) {
+		maybe_check(ch, 1);
+		if (ch->dead) {
+			r = ipcq_peek(ch->rx, want, first, lens);
+			if (r == -EAGAIN)
+				return -EPIPE;
+		}
+	}
+	return r;
+}
+
+int chan_release(struct chan *ch, unsigned n)
+{
+	int r = ipcq_release(ch->rx, n);
+
+	if (r == 0) {
+		ch->st.rx_msgs += n;
+		ch->st.rx_bytes += (uint64_t)n * ipcq_elem_size(ch->rx);
+	}
+	return r;
+}
+
+int chan_wait(struct chan *ch, int timeout_ms)
+{
+	int r;
+
+	if (ipcq_count(ch->rx) > 0)
+		return 0;
+	if (ch->dead) {
+		/* one more look: a last element may have been published */
+		const void *p;
+		int n = ipcq_peek(ch->rx, 1, &p, NULL);
+
+		return n > 0 ? 0 : -EPIPE;
+	}
+	r = ipcq_wait(ch->rx, timeout_ms);
+	if (r == -EPIPE) {
+		maybe_check(ch, 1);
+		mark_dead(ch, IFACE_R_HANGUP,
+			  "the peer hung up without a goodbye");
+		return chan_wait(ch, 0);
+	}
+	return r;
+}
+
+ssize_t chan_recv_wait(struct chan *ch, void *buf, size_t cap, int timeout_ms)
+{
+	struct deadline d;
+
+	deadline_start(&d, timeout_ms);
+	for (;;) {
+		ssize_t r = chan_recv(ch, buf, cap);
+
+		if (r != -EAGAIN)
+			return r;
+		r = chan_wait(ch, deadline_left_ms(&d));
+		if (r == -ETIMEDOUT && deadline_left_ms(&d) == 0)
+			return r;
+		if (r < 0 && r != -ETIMEDOUT && r != -EPIPE)
+			return r;
+	}
+}
+
+int chan_deliver(struct chan *ch, unsigned batch, unsigned budget,
+		 struct iface_msg *msgs, uint32_t *lens, chan_deliver_fn cb,
+		 void *ctx)
+{
+	uint32_t stride = ipcq_stride(ch->rx);
+	unsigned done = 0;
+
+	while (done < budget) {
+		const void *first;
+		unsigned want = budget - done < batch ? budget - done : batch;
+		int n = ipcq_peek(ch->rx, want, &first, lens);
+		uint64_t bytes = 0;
+
+		if (n == -EAGAIN)
+			break;
+		if (n < 0)
+			return n;
+		for (int i = 0; i < n; i++) {
+			msgs[i].data = (const char *)first + (size_t)i * stride;
+			msgs[i].len = lens[i];
+			bytes += lens[i];
+		}
+		cb(ctx, msgs, (unsigned)n);
+		if (ipcq_release(ch->rx, (unsigned)n) < 0)
+			return -EBADMSG;
+		ch->st.rx_msgs += (unsigned)n;
+		ch->st.rx_bytes += bytes;
+		done += (unsigned)n;
+		if (ch->closing)
+			break; /* the callback closed the channel */
+	}
+	return done ? (int)done : -EAGAIN;
+}
+
+void chan_fini(struct chan *ch)
+{
+	ipcq_close(ch->tx);
+	ipcq_close(ch->rx);
+	ch->tx = ch->rx = NULL;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* libiface internals shared by server.c, client.c and chan.c. Never installed. */
+#ifndef MEMENPSF_IFACE_PRIVATE_H
+#define MEMENPSF_IFACE_PRIVATE_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+
+#include <memenpsf/iface.h>
+#include <memenpsf/ipcq.h>
+
+#include "wire.h"
+
+/* ---- OS shim (os.c): every fd-creating call with CLOEXEC, EINTR loops ---- */
+
+int os_epoll_create(void);
+int os_eventfd(void);
+int os_epoll_add(int ep, int fd, uint32_t events, void *ptr);
+void os_epoll_del(int ep, int fd);
+/* epoll_wait; EINTR gives 0 events. */
+int os_epoll_wait(int ep, struct epoll_event *ev, int max, int timeout_ms);
+/* Write 1 to an eventfd: async-signal-safe, errno preserved. */
+void os_efd_kick(int efd);
+void os_efd_drain(int efd);
+/* Close a descriptor once, never retried on EINTR; -1 is ignored. */
+void os_close(int fd);
+/* poll one fd with timeout 0: revents, or 0. */
+int os_poll_now(int fd, short events);
+
+/* ---- paths (path.c) ------------------------------------------------------- */
+
+/* Resolve cfg path / name into a malloc'd path; for the default path make
+ * sure its directory exists, is ours and is 0700 (mkdir_dir non-zero). */
+int path_resolve(char **out, const char *path, const char *name, int mkdir_dir);
+
+/* ---- the data path shared by a server's conn and a client (chan.c) ------- */
+
+/* Where epoll events point to. */
+enum ev_kind { EV_LISTEN = 1, EV_WAKE, EV_SOCK, EV_DATA };
+struct evsrc {
+	enum ev_kind kind;
+	void *obj;
+};
+
+struct chan {
+	struct ipcq *tx, *rx;
+	int sock;
+	enum iface_full_policy policy;
+	int check_peer; /* client: look at the socket now and then */
+	unsigned calls; /* calls since the last look */
+	int dead;       /* the peer is known to be gone */
+	int closing;    /* closed by this side: deliver nothing more */
+	struct iface_reason why;
+	struct iface_stats st;
+};
+
+void chan_reason(struct iface_reason *r, uint32_t code, const char *text);
+
+/* Read and handle what the peer sent on the control socket of an open
+ * channel (BYE, hang-up, anything else is a protocol error); sets dead. */
+void chan_read_control(struct chan *ch, unsigned max_fds);
+
+int chan_send(struct chan *ch, const void *buf, size_t len);
+int chan_send_wait(struct chan *ch, const void *buf, size_t len,
+		   int timeout_ms);
+int chan_send_n(struct chan *ch, const void *elems, unsigned n);
+int chan_reserve(struct chan *ch, unsigned want, void **first);
+int chan_commit(struct chan *ch, unsigned n);
+
+ssize_t chan_recv(struct chan *ch, void *buf, size_t cap);
+ssize_t chan_recv_wait(struct chan *ch, void *buf, size_t cap, int timeout_ms);
+int chan_recv_n(struct chan *ch, void *elems, unsigned n);
+int chan_peek(struct chan *ch, unsigned want, const void **first,
+	      uint32_t *lens);
+int chan_release(struct chan *ch, unsigned n);
+int chan_wait(struct chan *ch, int timeout_ms);
+
+/* Hand up to budget messages to cb in batches of at most batch (msgs and
+ * lens have room for batch). Returns how many, -EAGAIN when the ring was
+ * empty, -EBADMSG. */
+typedef void (*chan_deliver_fn)(void *ctx, const struct iface_msg *msgs,
+				unsigned n);
+int chan_deliver(struct chan *ch, unsigned batch, unsigned budget,
+		 struct iface_msg *msgs, uint32_t *lens, chan_deliver_fn cb,
+		 void *ctx);
+
+/* Send a REFUSE or BYE, best effort, never blocking. */
+void chan_send_reason(int sock, uint16_t type, uint32_t code,
+		      const char *text);
+
+/* Close both rings. */
+void chan_fini(struct chan *ch);
+
+#endif /* MEMENPSF_IFACE_PRIVATE_H */

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libiface: a bidirectional channel between a server and each of its
+ * clients: two shared-memory rings (libipcq), one each way, set up over a
+ * SOCK_SEQPACKET control socket (libfdpass) that also tells each side at
+ * once when the other is gone. Data never crosses the socket.
+ *
+ *   server                                  client
+ *   iface_server_create(&s, &cfg)           iface_client_connect(&c, &cfg, &why)
+ *   iface_server_run(s) -> callbacks        iface_client_send / recv / ...
+ *     on_connect(conn)                      iface_client_close(c)
+ *     on_message(conn, msgs, n)
+ *     on_disconnect(conn, reason)
+ *   iface_conn_send(conn, ...), iface_server_broadcast(s, ...)
+ *
+ * Conventions (all of memenpsf): 0 or a count on success, -errno on failure:
+ *   -EAGAIN     ring full (send) or empty (receive), non-blocking call
+ *   -ETIMEDOUT  a time-out ran out
+ *   -EPIPE      the peer is gone (after everything it published was read)
+ *   -EMSGSIZE   a message larger than the slot
+ *   -EPROTO     the peer broke the protocol
+ *   -ECONNREFUSED the server refused the client: see struct iface_reason
+ *   -EINVAL     a bad argument
+ * Time-outs are milliseconds: -1 forever, 0 try once, > 0 at most that long.
+ * Nothing prints; descriptors are close-on-exec. Objects are not
+ * thread-safe, except iface_server_stop() / iface_client_stop(), which are
+ * async-signal-safe and may be called from any thread or signal handler.
+ */
+#ifndef MEMENPSF_IFACE_H
+#define MEMENPSF_IFACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <memenpsf/memenpsf-common.h>
+#include <memenpsf/ipcq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct iface_server;
+struct iface_client;
+struct iface_conn; /* the server's view of one client */
+
+/* Why a connection was refused or ended. Codes travel on the wire. */
+enum iface_reason_code {
+	IFACE_R_NONE = 0,
+	IFACE_R_CLOSED = 1,    /* the peer closed normally (BYE) */
+	IFACE_R_VERSION = 2,   /* protocol versions differ */
+	IFACE_R_TYPE = 3,      /* element type id differs */
+	IFACE_R_SIZE = 4,      /* element size differs */
+	IFACE_R_CAPACITY = 5,  /* ring capacity below what the client needs */
+	IFACE_R_FULL = 6,      /* the server has its maximum of clients */
+	IFACE_R_TIMEOUT = 7,   /* the handshake took too long */
+	IFACE_R_PROTOCOL = 8,  /* a malformed or unexpected message */
+	IFACE_R_DENIED = 9,    /* refused by the application (on_connect) */
+	IFACE_R_SHUTDOWN = 10, /* the server is shutting down */
+	IFACE_R_RESOURCE = 11, /* out of memory or descriptors */
+	IFACE_R_HANGUP = 12,   /* the peer vanished without a BYE (crash) */
+	IFACE_R_FEATURE = 13,  /* the peer needs a feature we lack (keys) */
+};
+
+#define IFACE_TEXT_MAX 128
+
+struct iface_reason {
+	uint32_t code;               /* enum iface_reason_code */
+	char text[IFACE_TEXT_MAX];   /* human-readable, NUL-terminated */
+};
+
+/* Per-connection counters, from this side's point of view. */
+struct iface_stats {
+	uint64_t tx_msgs, tx_bytes; /* published toward the peer */
+	uint64_t rx_msgs, rx_bytes; /* taken from the peer */
+	uint64_t drops;             /* messages dropped (IFACE_FULL_DROP) */
+	uint64_t full;              /* sends that found the ring full */
+};
+
+/* One received message as the message callback sees it: it points into the
+ * ring and is valid only until the callback returns. */
+struct iface_msg {
+	const void *data;
+	uint32_t len;
+};
+
+/* What a send to a full ring does, non-blocking calls only. */
+enum iface_full_policy {
+	IFACE_FULL_EAGAIN = 0, /* report -EAGAIN, count it in stats.full */
+	IFACE_FULL_DROP = 1,   /* drop the message, count it, return 0 */
+};
+
+/* Socket path used when a config gives no path: $XDG_RUNTIME_DIR/memenpsf/
+ * NAME.sock, or /tmp/memenpsf-UID/NAME.sock when XDG_RUNTIME_DIR is unset. */
+#define IFACE_DEFAULT_NAME "default"
+
+/*
+ * Write the default socket path for name (NULL: IFACE_DEFAULT_NAME; letters,
+ * digits, '.', '_', '-', 1..64 chars, not starting with '.') into buf.
+ * Returns the path's length, -ENAMETOOLONG when it does not fit in cap or in
+ * a sockaddr_un, -EINVAL for a bad name. Creates nothing.
+ */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_default_path(char *buf, size_t cap, const char *name);
+
+/* ---- server ----------------------------------------------------------------- */
+
+struct iface_server_callbacks {
+	/* A client passed the handshake; its rings exist. Return 0 to accept
+	 * (WELCOME follows) or non-zero to refuse it (IFACE_R_DENIED). */
+	int (*on_connect)(struct iface_conn *c, void *user);
+	/* n (>= 1) messages from c, in order. They are released back to the
+	 * client's ring when the callback returns. */
+	void (*on_message)(struct iface_conn *c, const struct iface_msg *msgs,
+			   unsigned n, void *user);
+	/* c is gone (exactly once for every accepted conn); c is freed after
+	 * this returns. Everything c published was delivered first. */
+	void (*on_disconnect)(struct iface_conn *c,
+			      const struct iface_reason *why, void *user);
+};
+
+/* A zeroed config is valid: every 0 / NULL means the default in brackets. */
+struct iface_server_config {
+	const char *path;      /* socket path [iface_default_path(name)] */
+	const char *name;      /* name for the default path [IFACE_DEFAULT_NAME] */
+	uint32_t elem_size;    /* slot payload bytes [256] */
+	uint32_t capacity;     /* slots per ring, a power of two [1024] */
+	uint8_t type_id[IPCQ_TYPE_ID_SIZE]; /* all zero: untyped */
+	unsigned max_clients;  /* [64] */
+	int handshake_timeout_ms; /* a client that does not finish the
+				   * handshake in time is dropped [2000] */
+	unsigned max_fds;      /* most fds accepted in one control message;
+				* any message that carries more is a protocol
+				* error [8, at most FDPASS_MAX_FDS] */
+	unsigned batch;        /* most messages per on_message call [64] */
+	enum iface_full_policy full_policy; /* [IFACE_FULL_EAGAIN] */
+	unsigned mode;         /* socket file mode [0600] */
+	struct iface_server_callbacks cb;
+	void *user;            /* passed to every callback */
+};
+
+/*
+ * Create a server listening on cfg->path (cfg may be NULL for all defaults).
+ * For the default path the directory is created 0700 and refused with
+ * -EACCES if it exists but is not ours or not 0700. A stale socket is
+ * replaced; a live server on the path gives -EADDRINUSE. Other failures:
+ * -EINVAL (bad config), -ENAMETOOLONG, -ENOMEM, -errno. Never blocks.
+ */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_server_create(struct iface_server **out,
+			const struct iface_server_config *cfg);
+
+/*
+ * Send BYE (IFACE_R_SHUTDOWN) to every client, call on_disconnect for each,
+ * free every ring and descriptor, remove the socket path, free s. NULL is
+ * ignored. Must not be called from inside a callback.
+ */
+MEMENPSF_API void iface_server_destroy(struct iface_server *s);
+
+/* The socket path the server listens on. Owned by s. */
+MEMENPSF_API const char *iface_server_path(const struct iface_server *s);
+
+/*
+ * One pollable descriptor (an epoll set) for callers with their own loop:
+ * when it is readable, call iface_server_dispatch(s, 0). Owned by s.
+ */
+MEMENPSF_API int iface_server_fd(const struct iface_server *s);
+
+/*
+ * Handle what is ready: new clients, handshakes, messages (in batches),
+ * hang-ups, handshake time-outs; wait at most timeout_ms for something to be
+ * ready. Returns the number of events handled (0 on time-out), -ECANCELED
+ * once iface_server_stop() was called (and clears the stop request), or
+ * -errno from epoll. Conns closed during the call are freed before it returns.
+ */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_server_dispatch(struct iface_server *s, int timeout_ms);
+
+/* Dispatch until iface_server_stop(). Returns 0 after a stop, or -errno. */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_server_run(struct iface_server *s);
+
+/* Make run() return / dispatch() return -ECANCELED soon. Async-signal-safe;
+ * callable from any thread. */
+MEMENPSF_API void iface_server_stop(struct iface_server *s);
+
+/* Clients that finished the handshake and are still connected. */
+MEMENPSF_API unsigned iface_server_nclients(const struct iface_server *s);
+
+/*
+ * Send one byte message (0..elem_size bytes) to every connected client.
+ * Never blocks: a client whose ring is full gets the server's full policy
+ * (counted in its stats), the others are not held up. Returns how many
+ * clients it was queued for, or -EMSGSIZE / -EINVAL.
+ */
+MEMENPSF_API int iface_server_broadcast(struct iface_server *s,
+					const void *buf, size_t len);
+
+/* ---- a server's connection ---------------------------------------------------
+ *
+ * A conn is valid from on_connect until on_disconnect returns. Its send
+ * calls are non-blocking and follow the server's full policy, except the
+ * _wait forms which block at most timeout_ms (then -ETIMEDOUT).
+ */
+
+/* Byte message of len (0..elem_size) bytes. 0, -EAGAIN (or 0 and dropped),
+ * -EMSGSIZE, -EPIPE (the conn is closing). */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_conn_send(struct iface_conn *c, const void *buf, size_t len);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_conn_send_wait(struct iface_conn *c, const void *buf, size_t len,
+			 int timeout_ms);
+
+/* Up to n whole elements (elem_size bytes each, packed). Returns how many
+ * went in (1..n); -EAGAIN when none (or, with IFACE_FULL_DROP, n when the
+ * ones that did not fit were dropped and counted). */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_conn_send_n(struct iface_conn *c, const void *elems, unsigned n);
+
+/* Zero-copy: reserve up to want contiguous slots (see ipcq_reserve, slot k
+ * at first + k * iface_conn_stride(c)), then commit n of them. */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_conn_reserve(struct iface_conn *c, unsigned want, void **first);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_conn_commit(struct iface_conn *c, unsigned n);
+
+/*
+ * Close c gracefully: BYE with code and text, then on_disconnect (with that
+ * reason) and the free happen at the end of the current dispatch, so this is
+ * safe inside any callback. Messages still in c's incoming ring are dropped.
+ */
+MEMENPSF_API void iface_conn_close(struct iface_conn *c, uint32_t code,
+				   const char *text);
+
+/* Server-unique id of c (also given to the client in WELCOME), the peer's
+ * credentials at connect time, counters, geometry, user pointer. */
+MEMENPSF_API uint64_t iface_conn_id(const struct iface_conn *c);
+MEMENPSF_API pid_t iface_conn_pid(const struct iface_conn *c);
+MEMENPSF_API uid_t iface_conn_uid(const struct iface_conn *c);
+MEMENPSF_API void iface_conn_stats(const struct iface_conn *c,
+				   struct iface_stats *out);
+MEMENPSF_API uint32_t iface_conn_elem_size(const struct iface_conn *c);
+MEMENPSF_API uint32_t iface_conn_stride(const struct iface_conn *c);
+MEMENPSF_API void iface_conn_set_user(struct iface_conn *c, void *user);
+MEMENPSF_API void *iface_conn_user(const struct iface_conn *c);
+MEMENPSF_API struct iface_server *iface_conn_server(const struct iface_conn *c);
+
+/* ---- client ----------------------------------------------------------------- */
+
+struct iface_client_callbacks {
+	/* n (>= 1) messages from the server, released when this returns. */
+	void (*on_message)(struct iface_client *c, const struct iface_msg *msgs,
+			   unsigned n, void *user);
+	/* The server is gone (once); everything it published was delivered
+	 * first. c stays valid: the caller closes it. */
+	void (*on_disconnect)(struct iface_client *c,
+			      const struct iface_reason *why, void *user);
+};
+
+/* A zeroed config is valid. */
+struct iface_client_config {
+	const char *path;     /* [iface_default_path(name)] */
+	const char *name;     /* [IFACE_DEFAULT_NAME] */
+	uint32_t elem_size;   /* element size demanded, 0: whatever the
+			       * server has (learn it: iface_client_elem_size) */
+	uint32_t min_capacity; /* smallest ring capacity accepted, 0: any */
+	uint8_t type_id[IPCQ_TYPE_ID_SIZE]; /* demanded type; zero: any */
+	int timeout_ms;       /* connect + handshake [5000]; -1 forever */
+	unsigned batch;       /* most messages per on_message call [64] */
+	enum iface_full_policy full_policy; /* [IFACE_FULL_EAGAIN] */
+	unsigned spin;        /* polls before a blocking call sleeps; 0: the
+			       * libipcq default */
+	struct iface_client_callbacks cb;
+	void *user;
+};
+
+/*
+ * Connect to a server and run the handshake (blocks at most cfg->timeout_ms).
+ * Returns 0 with *out set, or -ENOENT / -ECONNREFUSED (no server),
+ * -ECONNREFUSED with *why filled when the server refused us (why may be
+ * NULL; it is also filled for -EPROTO / -EPROTONOSUPPORT: what was wrong),
+ * -ETIMEDOUT, -EPROTO (a server that breaks the protocol), -errno.
+ */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_connect(struct iface_client **out,
+			 const struct iface_client_config *cfg,
+			 struct iface_reason *why);
+
+/* Send BYE (IFACE_R_CLOSED) unless the server is gone, then free
+ * everything. Messages in flight toward the server that it has not read are
+ * still readable by it. NULL is ignored. Not from inside a callback. */
+MEMENPSF_API void iface_client_close(struct iface_client *c);
+
+/* Geometry learnt in WELCOME. */
+MEMENPSF_API uint32_t iface_client_elem_size(const struct iface_client *c);
+MEMENPSF_API uint32_t iface_client_capacity(const struct iface_client *c);
+MEMENPSF_API uint32_t iface_client_stride(const struct iface_client *c);
+MEMENPSF_API uint64_t iface_client_id(const struct iface_client *c);
+MEMENPSF_API void iface_client_stats(const struct iface_client *c,
+				     struct iface_stats *out);
+
+/* Why the connection ended (code IFACE_R_NONE while it is up). */
+MEMENPSF_API void iface_client_reason(const struct iface_client *c,
+				      struct iface_reason *out);
+
+/*
+ * Sending. Non-blocking forms return -EAGAIN on a full ring (or drop per
+ * policy); the _wait forms block at most timeout_ms. All return -EPIPE once
+ * the server is known to be gone: non-blocking calls check the control
+ * socket when the ring is full and on every 64th call, blocking calls at
+ * once.
+ */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_send(struct iface_client *c, const void *buf, size_t len);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_send_wait(struct iface_client *c, const void *buf,
+			   size_t len, int timeout_ms);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_send_n(struct iface_client *c, const void *elems, unsigned n);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_reserve(struct iface_client *c, unsigned want, void **first);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_commit(struct iface_client *c, unsigned n);
+
+/*
+ * Receiving (when not using on_message). recv copies one byte message and
+ * returns its length (-EMSGSIZE if cap is too small; it stays queued);
+ * recv_n copies up to n whole elements and returns how many; peek / release
+ * are zero-copy as ipcq_peek / ipcq_release. An empty ring gives -EAGAIN, or
+ * -EPIPE once the server is gone and everything it published was read.
+ */
+MEMENPSF_API MEMENPSF_MUST_USE
+ssize_t iface_client_recv(struct iface_client *c, void *buf, size_t cap);
+MEMENPSF_API MEMENPSF_MUST_USE
+ssize_t iface_client_recv_wait(struct iface_client *c, void *buf, size_t cap,
+			       int timeout_ms);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_recv_n(struct iface_client *c, void *elems, unsigned n);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_peek(struct iface_client *c, unsigned want,
+		      const void **first, uint32_t *lens);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_release(struct iface_client *c, unsigned n);
+
+/* Block until a message can be received (0), -ETIMEDOUT, -EPIPE. */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_wait(struct iface_client *c, int timeout_ms);
+
+/* Event loop, as for the server: one pollable fd (owned by c), dispatch
+ * (on_message batches, on_disconnect; returns events handled, -ECANCELED
+ * after stop, -EPIPE once the server is gone and on_disconnect was called),
+ * run (until stop or the server is gone: 0 or -EPIPE), stop
+ * (async-signal-safe). */
+MEMENPSF_API int iface_client_fd(const struct iface_client *c);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_dispatch(struct iface_client *c, int timeout_ms);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_run(struct iface_client *c);
+MEMENPSF_API void iface_client_stop(struct iface_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMENPSF_IFACE_H */

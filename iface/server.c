@@ -1,0 +1,819 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The server: a listening socket, a table of connections, the handshake of
+ * each, and the run loop over one epoll set.
+ *
+ * A conn goes HANDSHAKE (HELLO sent, waiting for JOIN, with a deadline) ->
+ * OPEN (WELCOME sent, rings shared) -> DRAINING (the client hung up or said
+ * BYE: its ring is read to the end first) -> DEAD (on the reap list; freed at
+ * the end of the dispatch, after on_disconnect). Freeing only at the end of
+ * a dispatch keeps every pointer in the current epoll batch valid and makes
+ * closing a conn from inside a callback safe.
+ *
+ * Waking: an OPEN conn whose incoming ring is empty is "armed" (ipcq_arm: the
+ * client rings its data eventfd only then). When the eventfd fires, the conn
+ * is disarmed and read in batches until empty, then armed again. The loop
+ * sleeps in epoll_wait only when no conn is disarmed with work left.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <sodium.h>
+
+#include <memenpsf/fdpass.h>
+
+#include "deadline.h"
+#include "iface-private.h"
+
+enum conn_state { C_HANDSHAKE = 1, C_OPEN, C_DRAINING, C_DEAD };
+
+struct iface_conn {
+	struct iface_server *srv;
+	struct iface_conn *prev, *next; /* srv->conns */
+	struct iface_conn *reap_next;
+	enum conn_state state;
+	int sock;
+	struct evsrc sock_src, data_src;
+	int in_epoll_sock, in_epoll_data;
+	int armed;
+	int announced; /* on_connect accepted it: on_disconnect is owed */
+	int64_t deadline_ns;
+	struct fdpass_cred cred;
+	uint64_t id;
+	void *user;
+	struct chan ch;
+};
+
+struct iface_server {
+	struct iface_server_config cfg;
+	char *path;
+	struct fdpass_listener *lst;
+	int epfd, wakefd;
+	volatile sig_atomic_t stop_req;
+	struct evsrc lst_src, wake_src;
+	struct iface_conn *conns;
+	struct iface_conn *reap;
+	unsigned nconns; /* handshaking + open + draining */
+	unsigned nopen;  /* announced and not yet dead */
+	uint64_t next_id;
+	struct iface_msg *msgs;
+	uint32_t *lens;
+};
+
+#define DEF_ELEM_SIZE 256
+#define DEF_CAPACITY 1024
+#define DEF_MAX_CLIENTS 64
+#define DEF_HANDSHAKE_MS 2000
+#define DEF_MAX_FDS 8
+#define DEF_BATCH 64
+#define MAX_EVENTS 64
+#define ACCEPT_BURST 16
+/* most messages one conn may deliver per dispatch before the others' turn */
+#define BUDGET_BATCHES 4
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static int is_pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static int typed(const uint8_t *id)
+{
+	for (int i = 0; i < IPCQ_TYPE_ID_SIZE; i++)
+		if (id[i])
+			return 1;
+	return 0;
+}
+
+static void conn_deliver_cb(void *ctx, const struct iface_msg *msgs,
+			    unsigned n)
+{
+	struct iface_conn *c = ctx;
+	struct iface_server *s = c->srv;
+
+	s->cfg.cb.on_message(c, msgs, n, s->cfg.user);
+}
+
+/* Move c to the reap list: out of epoll, no longer counted. The socket is
+ * closed and on_disconnect called at the end of the dispatch. */
+static void conn_kill(struct iface_conn *c, uint32_t code, const char *text)
+{
+	struct iface_server *s = c->srv;
+
+	if (c->state == C_DEAD)
+		return;
+	if (c->in_epoll_sock)
+		os_epoll_del(s->epfd, c->sock);
+	if (c->in_epoll_data)
+		os_epoll_del(s->epfd, ipcq_fd(c->ch.rx));
+	c->in_epoll_sock = c->in_epoll_data = 0;
+	if (c->armed) {
+		ipcq_disarm(c->ch.rx);
+		c->armed = 0;
+	}
+	if (!c->ch.dead || c->ch.why.code == IFACE_R_NONE)
+		chan_reason(&c->ch.why, code, text);
+	c->ch.dead = 1;
+	c->ch.closing = 1;
+	c->state = C_DEAD;
+	s->nconns--;
+	c->reap_next = s->reap;
+	s->reap = c;
+}
+
+/* Refuse a conn still in its handshake: REFUSE then close. */
+static void conn_refuse(struct iface_conn *c, uint32_t code, const char *text)
+{
+	chan_send_reason(c->sock, WIRE_REFUSE, code, text);
+	conn_kill(c, code, text);
+}
+
+static void conn_free(struct iface_conn *c)
+{
+	struct iface_server *s = c->srv;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	chan_fini(&c->ch);
+	os_close(c->sock);
+	free(c);
+}
+
+/* End of a dispatch: tell the user, then free. */
+static void reap(struct iface_server *s)
+{
+	while (s->reap) {
+		struct iface_conn *c = s->reap;
+
+		s->reap = c->reap_next;
+		if (c->announced) {
+			s->nopen--;
+			if (s->cfg.cb.on_disconnect)
+				s->cfg.cb.on_disconnect(c, &c->ch.why,
+							s->cfg.user);
+		}
+		conn_free(c);
+	}
+}
+
+/* ---- accepting and the handshake ------------------------------------------ */
+
+static void conn_new(struct iface_server *s, int sock)
+{
+	struct iface_conn *c = calloc(1, sizeof(*c));
+	unsigned char buf[WIRE_MAX_MSG];
+	struct wire_hello h = { 0 };
+	int n;
+
+	if (!c) {
+		chan_send_reason(sock, WIRE_REFUSE, IFACE_R_RESOURCE,
+				 "server out of memory");
+		os_close(sock);
+		return;
+	}
+	c->srv = s;
+	c->sock = sock;
+	c->ch.sock = sock;
+	c->ch.policy = s->cfg.full_policy;
+	c->state = C_HANDSHAKE;
+	c->sock_src.kind = EV_SOCK;
+	c->sock_src.obj = c;
+	c->data_src.kind = EV_DATA;
+	c->data_src.obj = c;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	c->deadline_ns = mono_ns() +
+			 (int64_t)s->cfg.handshake_timeout_ms * 1000000;
+	if (fdpass_peer_cred(sock, &c->cred) < 0)
+		c->cred.pid = 0; /* unknown; the handshake decides */
+
+	if (s->nconns > s->cfg.max_clients) {
+		char text[IFACE_TEXT_MAX];
+
+		snprintf(text, sizeof(text), "server full (%u clients)",
+			 s->cfg.max_clients);
+		conn_refuse(c, IFACE_R_FULL, text);
+		return;
+	}
+	if (os_epoll_add(s->epfd, sock, EPOLLIN | EPOLLRDHUP, &c->sock_src) <
+	    0) {
+		conn_refuse(c, IFACE_R_RESOURCE, "server out of resources");
+		return;
+	}
+	c->in_epoll_sock = 1;
+
+	h.features = 0;
+	h.max_fds = s->cfg.max_fds;
+	h.elem_size = s->cfg.elem_size;
+	randombytes_buf(h.nonce, sizeof(h.nonce));
+	n = wire_encode_hello(buf, sizeof(buf), &h);
+	if (n < 0 || fdpass_send(sock, buf, (size_t)n, NULL, 0, 0) != n)
+		conn_kill(c, IFACE_R_HANGUP, "client gone during handshake");
+}
+
+static void handle_join(struct iface_conn *c, const struct wire_join *j)
+{
+	struct iface_server *s = c->srv;
+	struct ipcq_config qc = { 0 };
+	unsigned char buf[WIRE_MAX_MSG];
+	struct wire_welcome w = { 0 };
+	char text[IFACE_TEXT_MAX];
+	int fds[2 * IPCQ_NFDS];
+	int r, n;
+
+	if (j->elem_size && j->elem_size != s->cfg.elem_size) {
+		snprintf(text, sizeof(text),
+			 "element size %u asked, the server's is %u",
+			 j->elem_size, s->cfg.elem_size);
+		conn_refuse(c, IFACE_R_SIZE, text);
+		return;
+	}
+	if ((j->flags & WIRE_JOIN_TYPED) &&
+	    memcmp(j->type_id, s->cfg.type_id, IPCQ_TYPE_ID_SIZE) != 0) {
+		conn_refuse(c, IFACE_R_TYPE,
+			    typed(s->cfg.type_id)
+				    ? "element type differs from the server's"
+				    : "the server's channel is untyped");
+		return;
+	}
+	if (j->min_capacity > s->cfg.capacity) {
+		snprintf(text, sizeof(text),
+			 "capacity %u asked, the server's rings hold %u",
+			 j->min_capacity, s->cfg.capacity);
+		conn_refuse(c, IFACE_R_CAPACITY, text);
+		return;
+	}
+
+	qc.elem_size = s->cfg.elem_size;
+	qc.capacity = s->cfg.capacity;
+	memcpy(qc.type_id, s->cfg.type_id, IPCQ_TYPE_ID_SIZE);
+	r = ipcq_create(&c->ch.rx, &qc, IPCQ_CONSUMER);
+	if (r == 0)
+		r = ipcq_create(&c->ch.tx, &qc, IPCQ_PRODUCER);
+	if (r == 0)
+		r = ipcq_export(c->ch.rx, fds);
+	if (r == 0)
+		r = ipcq_export(c->ch.tx, fds + IPCQ_NFDS);
+	if (r < 0) {
+		conn_refuse(c, IFACE_R_RESOURCE,
+			    "server could not create the rings");
+		return;
+	}
+	ipcq_set_peer_fd(c->ch.rx, c->sock);
+	ipcq_set_peer_fd(c->ch.tx, c->sock);
+	c->id = ++s->next_id;
+
+	if (s->cfg.cb.on_connect &&
+	    s->cfg.cb.on_connect(c, s->cfg.user) != 0) {
+		conn_refuse(c, IFACE_R_DENIED, "refused by the server");
+		return;
+	}
+	c->announced = 1;
+	s->nopen++;
+	c->state = C_OPEN;
+
+	w.elem_size = qc.elem_size;
+	w.capacity_c2s = qc.capacity;
+	w.capacity_s2c = qc.capacity;
+	w.conn_id = c->id;
+	if (typed(qc.type_id)) {
+		w.flags |= WIRE_WELCOME_TYPED;
+		memcpy(w.type_id, qc.type_id, IPCQ_TYPE_ID_SIZE);
+	}
+	randombytes_buf(w.session_token, sizeof(w.session_token));
+	n = wire_encode_welcome(buf, sizeof(buf), &w);
+	if (n < 0 ||
+	    fdpass_send(c->sock, buf, (size_t)n, fds, 2 * IPCQ_NFDS, 0) != n) {
+		conn_kill(c, IFACE_R_HANGUP, "client gone during handshake");
+		return;
+	}
+	if (os_epoll_add(s->epfd, ipcq_fd(c->ch.rx), EPOLLIN, &c->data_src) <
+	    0) {
+		chan_send_reason(c->sock, WIRE_BYE, IFACE_R_RESOURCE,
+				 "server out of resources");
+		conn_kill(c, IFACE_R_RESOURCE, "server out of resources");
+		return;
+	}
+	c->in_epoll_data = 1;
+	/* not armed: the delivery pass of this dispatch reads, then arms */
+}
+
+/* The client hung up or said BYE: read its ring to the end, then report. */
+static void conn_drain_start(struct iface_conn *c)
+{
+	struct iface_server *s = c->srv;
+
+	if (c->in_epoll_sock) {
+		os_epoll_del(s->epfd, c->sock);
+		c->in_epoll_sock = 0;
+	}
+	if (c->armed) {
+		ipcq_disarm(c->ch.rx);
+		c->armed = 0;
+	}
+	c->state = C_DRAINING;
+}
+
+/* Something on a conn's control socket. */
+static void conn_on_sock(struct iface_conn *c, uint32_t events)
+{
+	struct iface_server *s = c->srv;
+	unsigned char buf[WIRE_MAX_MSG + 1];
+	int fds[FDPASS_MAX_FDS];
+
+	if (c->state == C_OPEN) {
+		chan_read_control(&c->ch, s->cfg.max_fds);
+		if (!c->ch.dead &&
+		    (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))) {
+			chan_reason(&c->ch.why, IFACE_R_HANGUP,
+				    "the client hung up without a goodbye");
+			c->ch.dead = 1;
+		}
+		if (c->ch.dead) {
+			if (c->ch.why.code == IFACE_R_PROTOCOL) {
+				chan_send_reason(c->sock, WIRE_BYE,
+						 IFACE_R_PROTOCOL,
+						 c->ch.why.text);
+				conn_kill(c, IFACE_R_PROTOCOL, NULL);
+			} else {
+				conn_drain_start(c);
+			}
+		}
+		return;
+	}
+	if (c->state != C_HANDSHAKE)
+		return;
+
+	for (;;) {
+		unsigned nfds = s->cfg.max_fds;
+		struct wire_msg m;
+		ssize_t r = fdpass_recv(c->sock, buf, sizeof(buf), fds, &nfds,
+					0);
+		char text[IFACE_TEXT_MAX];
+
+		if (r == -EAGAIN)
+			return;
+		if (r == -EPIPE) {
+			conn_kill(c, IFACE_R_HANGUP,
+				  "client gone during handshake");
+			return;
+		}
+		if (r < 0) {
+			conn_refuse(c, IFACE_R_PROTOCOL,
+				    r == -EMSGSIZE ? "message too long"
+						   : "bad control data");
+			return;
+		}
+		for (unsigned i = 0; i < nfds; i++)
+			os_close(fds[i]); /* a client never sends fds */
+		r = wire_decode(buf, (size_t)r, nfds, 0, &m);
+		if (r == -EPROTONOSUPPORT) {
+			snprintf(text, sizeof(text),
+				 "protocol version %u not supported, the "
+				 "server speaks %u",
+				 m.version, WIRE_VERSION);
+			conn_refuse(c, IFACE_R_VERSION, text);
+			return;
+		}
+		if (r < 0) {
+			conn_refuse(c, IFACE_R_PROTOCOL,
+				    "malformed handshake message");
+			return;
+		}
+		if (m.type == WIRE_BYE) {
+			conn_kill(c, m.u.reason.code, m.u.reason.text);
+			return;
+		}
+		if (m.type != WIRE_JOIN) {
+			conn_refuse(c, IFACE_R_PROTOCOL,
+				    "JOIN expected during the handshake");
+			return;
+		}
+		handle_join(c, &m.u.join);
+		return;
+	}
+}
+
+/* ---- dispatch --------------------------------------------------------------- */
+
+static void accept_some(struct iface_server *s)
+{
+	for (int i = 0; i < ACCEPT_BURST; i++) {
+		int fd = fdpass_accept(s->lst, 1, 0);
+
+		if (fd < 0)
+			return; /* -EAGAIN, or EMFILE: try again next time */
+		conn_new(s, fd);
+	}
+}
+
+static void expire_handshakes(struct iface_server *s, int64_t now)
+{
+	char text[IFACE_TEXT_MAX];
+
+	for (struct iface_conn *c = s->conns; c; c = c->next) {
+		if (c->state != C_HANDSHAKE || now < c->deadline_ns)
+			continue;
+		snprintf(text, sizeof(text), "handshake time-out (%d ms)",
+			 s->cfg.handshake_timeout_ms);
+		conn_refuse(c, IFACE_R_TIMEOUT, text);
+	}
+}
+
+/* Deliver what each disarmed conn has; arm the ones that ran dry. Returns
+ * messages delivered; *pending is set when work is left. */
+static int deliver_all(struct iface_server *s, int *pending)
+{
+	unsigned batch = s->cfg.batch;
+	int total = 0;
+
+	*pending = 0;
+	for (struct iface_conn *c = s->conns; c; c = c->next) {
+		int r;
+
+		if ((c->state != C_OPEN && c->state != C_DRAINING) || c->armed)
+			continue;
+		if (s->cfg.cb.on_message)
+			r = chan_deliver(&c->ch, batch, batch * BUDGET_BATCHES,
+					 s->msgs, s->lens, conn_deliver_cb, c);
+		else
+			r = ipcq_count(c->ch.rx) ? 1 : -EAGAIN;
+		if (r == -EBADMSG) {
+			chan_send_reason(c->sock, WIRE_BYE, IFACE_R_PROTOCOL,
+					 "ring corrupted");
+			conn_kill(c, IFACE_R_PROTOCOL,
+				  "the client corrupted its ring");
+			continue;
+		}
+		if (c->state == C_DEAD)
+			continue; /* closed by the callback */
+		if (r > 0 && s->cfg.cb.on_message) {
+			total += r;
+			*pending = 1;
+			continue;
+		}
+		/* empty (or no reader): a draining conn is done */
+		if (c->state == C_DRAINING) {
+			conn_kill(c, c->ch.why.code, NULL);
+			continue;
+		}
+		if (!s->cfg.cb.on_message)
+			continue; /* the user reads it; do not spin on it */
+		if (ipcq_arm(c->ch.rx) == 0)
+			c->armed = 1;
+		else
+			*pending = 1; /* arrived meanwhile */
+	}
+	return total;
+}
+
+int iface_server_dispatch(struct iface_server *s, int timeout_ms)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	int handled = 0, pending = 0, n, t = timeout_ms;
+	int64_t now;
+
+	if (!s)
+		return -EINVAL;
+	if (s->stop_req) {
+		s->stop_req = 0;
+		os_efd_drain(s->wakefd);
+		return -ECANCELED;
+	}
+	for (struct iface_conn *c = s->conns; c; c = c->next) {
+		if ((c->state == C_OPEN && !c->armed && s->cfg.cb.on_message) ||
+		    c->state == C_DRAINING)
+			t = 0;
+		if (c->state == C_HANDSHAKE && t != 0) {
+			int64_t left = (c->deadline_ns - mono_ns()) / 1000000 + 1;
+
+			if (left < 0)
+				left = 0;
+			if (t < 0 || left < t)
+				t = (int)left;
+		}
+	}
+	n = os_epoll_wait(s->epfd, ev, MAX_EVENTS, t);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		struct evsrc *src = ev[i].data.ptr;
+		struct iface_conn *c = src->obj;
+
+		switch (src->kind) {
+		case EV_LISTEN:
+			accept_some(s);
+			break;
+		case EV_WAKE:
+			os_efd_drain(s->wakefd);
+			break;
+		case EV_SOCK:
+			if (c->state != C_DEAD)
+				conn_on_sock(c, ev[i].events);
+			break;
+		case EV_DATA:
+			if (c->armed) {
+				ipcq_disarm(c->ch.rx);
+				c->armed = 0;
+			}
+			break;
+		}
+		handled++;
+	}
+	now = mono_ns();
+	expire_handshakes(s, now);
+	handled += deliver_all(s, &pending);
+	reap(s);
+	if (pending)
+		os_efd_kick(s->wakefd); /* keep iface_server_fd() readable */
+	if (s->stop_req) {
+		s->stop_req = 0;
+		return -ECANCELED;
+	}
+	return handled;
+}
+
+int iface_server_run(struct iface_server *s)
+{
+	for (;;) {
+		int r = iface_server_dispatch(s, -1);
+
+		if (r == -ECANCELED)
+			return 0;
+		if (r < 0)
+			return r;
+	}
+}
+
+void iface_server_stop(struct iface_server *s)
+{
+	s->stop_req = 1;
+	os_efd_kick(s->wakefd);
+}
+
+/* ---- create / destroy ---------------------------------------------------- */
+
+static int config_check(struct iface_server_config *c)
+{
+	if (!c->elem_size)
+		c->elem_size = DEF_ELEM_SIZE;
+	if (!c->capacity)
+		c->capacity = DEF_CAPACITY;
+	if (!c->max_clients)
+		c->max_clients = DEF_MAX_CLIENTS;
+	if (!c->handshake_timeout_ms)
+		c->handshake_timeout_ms = DEF_HANDSHAKE_MS;
+	if (!c->max_fds)
+		c->max_fds = DEF_MAX_FDS;
+	if (!c->batch)
+		c->batch = DEF_BATCH;
+	if (!c->mode)
+		c->mode = 0600;
+	if (c->elem_size > IPCQ_MAX_ELEM_SIZE || !is_pow2(c->capacity) ||
+	    c->capacity < 2 || c->capacity > IPCQ_MAX_CAPACITY)
+		return -EINVAL;
+	if (c->handshake_timeout_ms < 0 || c->max_fds > FDPASS_MAX_FDS ||
+	    c->batch > 65536 || c->max_clients > 1000000)
+		return -EINVAL;
+	if (c->full_policy != IFACE_FULL_EAGAIN &&
+	    c->full_policy != IFACE_FULL_DROP)
+		return -EINVAL;
+	return 0;
+}
+
+int iface_server_create(struct iface_server **out,
+			const struct iface_server_config *cfg)
+{
+	struct fdpass_listen_opts lo = { 0 };
+	struct iface_server *s;
+	int r;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (sodium_init() < 0)
+		return -ENOSYS;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->epfd = s->wakefd = -1;
+	if (cfg)
+		s->cfg = *cfg;
+	r = config_check(&s->cfg);
+	if (r < 0)
+		goto err;
+	r = path_resolve(&s->path, s->cfg.path, s->cfg.name, 1);
+	if (r < 0)
+		goto err;
+	s->cfg.path = s->path;
+	s->cfg.name = NULL;
+	s->msgs = calloc(s->cfg.batch, sizeof(*s->msgs));
+	s->lens = calloc(s->cfg.batch, sizeof(*s->lens));
+	r = -ENOMEM;
+	if (!s->msgs || !s->lens)
+		goto err;
+	r = s->epfd = os_epoll_create();
+	if (r < 0)
+		goto err;
+	r = s->wakefd = os_eventfd();
+	if (r < 0)
+		goto err;
+	lo.type = SOCK_SEQPACKET;
+	lo.mode = s->cfg.mode;
+	lo.nonblock = 1;
+	r = fdpass_listen(&s->lst, s->path, &lo);
+	if (r < 0)
+		goto err;
+	s->lst_src.kind = EV_LISTEN;
+	s->lst_src.obj = s;
+	s->wake_src.kind = EV_WAKE;
+	s->wake_src.obj = s;
+	r = os_epoll_add(s->epfd, fdpass_listener_fd(s->lst), EPOLLIN,
+			 &s->lst_src);
+	if (r == 0)
+		r = os_epoll_add(s->epfd, s->wakefd, EPOLLIN, &s->wake_src);
+	if (r < 0)
+		goto err;
+	*out = s;
+	return 0;
+err:
+	fdpass_listener_close(s->lst);
+	os_close(s->wakefd);
+	os_close(s->epfd);
+	free(s->msgs);
+	free(s->lens);
+	free(s->path);
+	free(s);
+	return r;
+}
+
+void iface_server_destroy(struct iface_server *s)
+{
+	if (!s)
+		return;
+	for (struct iface_conn *c = s->conns; c; c = c->next) {
+		if (c->state == C_DEAD)
+			continue;
+		chan_send_reason(c->sock,
+				 c->state == C_HANDSHAKE ? WIRE_REFUSE : WIRE_BYE,
+				 IFACE_R_SHUTDOWN, "the server is shutting down");
+		conn_kill(c, IFACE_R_SHUTDOWN, "the server is shutting down");
+	}
+	reap(s);
+	fdpass_listener_close(s->lst);
+	os_close(s->wakefd);
+	os_close(s->epfd);
+	free(s->msgs);
+	free(s->lens);
+	free(s->path);
+	free(s);
+}
+
+const char *iface_server_path(const struct iface_server *s)
+{
+	return s->path;
+}
+
+int iface_server_fd(const struct iface_server *s)
+{
+	return s->epfd;
+}
+
+unsigned iface_server_nclients(const struct iface_server *s)
+{
+	return s->nopen;
+}
+
+int iface_server_broadcast(struct iface_server *s, const void *buf, size_t len)
+{
+	int sent = 0;
+
+	if (!s || (len && !buf))
+		return -EINVAL;
+	if (len > s->cfg.elem_size)
+		return -EMSGSIZE;
+	for (struct iface_conn *c = s->conns; c; c = c->next) {
+		uint64_t drops = c->ch.st.drops;
+
+		if (c->state != C_OPEN)
+			continue;
+		if (chan_send(&c->ch, buf, len) == 0 && c->ch.st.drops == drops)
+			sent++;
+	}
+	return sent;
+}
+
+/* ---- conn ---------------------------------------------------------------- */
+
+static int conn_usable(const struct iface_conn *c)
+{
+	return c && c->state == C_OPEN;
+}
+
+int iface_conn_send(struct iface_conn *c, const void *buf, size_t len)
+{
+	if (!c)
+		return -EINVAL;
+	return conn_usable(c) ? chan_send(&c->ch, buf, len) : -EPIPE;
+}
+
+int iface_conn_send_wait(struct iface_conn *c, const void *buf, size_t len,
+			 int timeout_ms)
+{
+	if (!c)
+		return -EINVAL;
+	return conn_usable(c) ? chan_send_wait(&c->ch, buf, len, timeout_ms)
+			      : -EPIPE;
+}
+
+int iface_conn_send_n(struct iface_conn *c, const void *elems, unsigned n)
+{
+	if (!c)
+		return -EINVAL;
+	return conn_usable(c) ? chan_send_n(&c->ch, elems, n) : -EPIPE;
+}
+
+int iface_conn_reserve(struct iface_conn *c, unsigned want, void **first)
+{
+	if (!c)
+		return -EINVAL;
+	return conn_usable(c) ? chan_reserve(&c->ch, want, first) : -EPIPE;
+}
+
+int iface_conn_commit(struct iface_conn *c, unsigned n)
+{
+	if (!c || !c->ch.tx)
+		return -EINVAL;
+	return chan_commit(&c->ch, n);
+}
+
+void iface_conn_close(struct iface_conn *c, uint32_t code, const char *text)
+{
+	if (!c || c->state == C_DEAD)
+		return;
+	if (!code)
+		code = IFACE_R_CLOSED;
+	if (c->state == C_OPEN)
+		chan_send_reason(c->sock, WIRE_BYE, code, text);
+	c->ch.dead = 0; /* the reason given here wins */
+	chan_reason(&c->ch.why, code, text ? text : "closed by the server");
+	c->ch.dead = 1;
+	conn_kill(c, code, NULL);
+}
+
+uint64_t iface_conn_id(const struct iface_conn *c)
+{
+	return c->id;
+}
+
+pid_t iface_conn_pid(const struct iface_conn *c)
+{
+	return c->cred.pid;
+}
+
+uid_t iface_conn_uid(const struct iface_conn *c)
+{
+	return c->cred.uid;
+}
+
+void iface_conn_stats(const struct iface_conn *c, struct iface_stats *out)
+{
+	*out = c->ch.st;
+}
+
+uint32_t iface_conn_elem_size(const struct iface_conn *c)
+{
+	return c->srv->cfg.elem_size;
+}
+
+uint32_t iface_conn_stride(const struct iface_conn *c)
+{
+	return c->ch.tx ? ipcq_stride(c->ch.tx) : 0;
+}
+
+void iface_conn_set_user(struct iface_conn *c, void *user)
+{
+	c->user = user;
+}
+
+void *iface_conn_user(const struct iface_conn *c)
+{
+	return c->user;
+}
+
+struct iface_server *iface_conn_server(const struct iface_conn *c)
+{
+	return c->srv;
+}
