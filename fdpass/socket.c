@@ -84,49 +84,76 @@ static void unlink_if_ours(const char *path, dev_t dev, ino_t ino)
 }
 
 /*
- * Take the exclusive lock on lock_path, creating the file if need be.
+ * One try at the exclusive lock on lock_path, creating the file if need be.
  * The lock only counts when the locked file is still the one at lock_path:
  * a server that closes unlinks its lock file while holding it, and whoever
  * opened that file just before would otherwise lock a file nobody sees.
- * 0 with *fd and *st filled, -EADDRINUSE when a live server holds it, -errno.
+ * 1 with *fd and *st filled, 0 to try again (the file was unlinked or
+ * replaced meanwhile), -EADDRINUSE when a live server holds it, -errno.
  */
+static int lock_once(const char *lock_path, int *fd, struct stat *st)
+{
+	struct stat at;
+	int lfd, r;
+
+	lfd = os_open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+	if (lfd < 0)
+		return lfd;
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+		goto err;
+	}
+	if (fstat(lfd, st) < 0 || lstat(lock_path, &at) < 0) {
+		r = errno == ENOENT ? 0 : -errno;
+		goto err;
+	}
+	if (at.st_dev != st->st_dev || at.st_ino != st->st_ino) {
+		r = 0;
+		goto err;
+	}
+	*fd = lfd;
+	return 1;
+err:
+	os_close(lfd);
+	return r;
+}
+
 static int take_lock(const char *lock_path, int *fd, struct stat *st)
 {
 	for (int i = 0; i < LOCK_TRIES; i++) {
-		struct stat at;
-		int lfd, r;
+		int r = lock_once(lock_path, fd, st);
 
-		lfd = os_open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
-		if (lfd < 0)
-			return lfd;
-		if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
-			r = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
-			os_close(lfd);
-			return r;
-		}
-		if (fstat(lfd, st) < 0) {
-			r = -errno;
-			os_close(lfd);
-			return r;
-		}
-		if (lstat(lock_path, &at) == 0 && at.st_dev == st->st_dev &&
-		    at.st_ino == st->st_ino) {
-			*fd = lfd;
-			return 0;
-		}
-		r = -errno;
-		os_close(lfd);
-		if (r != -ENOENT && r != 0)
-			return r;
+		if (r != 0)
+			return r < 0 ? r : 0;
 	}
 	return -EADDRINUSE;
 }
 
 /*
- * Own the file path: lock PATH.lock, then remove a stale socket left by a
- * dead server. A file at path that is not a socket is never removed.
+ * Non-zero when something listens at sa: a server that does not use the
+ * lock file (another program, or one whose lock file a cleaner removed).
+ * Refused means nobody listens; a full backlog or another socket type
+ * means somebody does.
  */
-static int claim_path(struct fdpass_listener *l)
+static int socket_is_live(const struct sockaddr_un *sa, socklen_t len)
+{
+	int fd = os_socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = os_connect(fd, (const struct sockaddr *)sa, len);
+	os_close(fd);
+	return r == 0 || r == -EAGAIN || r == -EPROTOTYPE;
+}
+
+/*
+ * Own the file path: lock PATH.lock, then remove a stale socket left by a
+ * dead server. A file at path that is not a socket, or a socket somebody
+ * still listens on, is never removed.
+ */
+static int claim_path(struct fdpass_listener *l, const struct sockaddr_un *sa,
+		      socklen_t len)
 {
 	struct stat st;
 	size_t n = strlen(l->path);
@@ -147,7 +174,10 @@ static int claim_path(struct fdpass_listener *l)
 	if (lstat(l->path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			return -EADDRINUSE;
-		/* we hold the lock, so whoever bound it is gone */
+		/* we hold the lock, so whoever bound it with one is gone */
+		r = socket_is_live(sa, len);
+		if (r)
+			return r < 0 ? r : -EADDRINUSE;
 		if (unlink(l->path) < 0 && errno != ENOENT)
 			return -errno;
 	} else if (errno != ENOENT) {
@@ -222,7 +252,7 @@ int fdpass_listen(struct fdpass_listener **out, const char *path,
 			r = -ENOMEM;
 			goto err;
 		}
-		r = claim_path(l);
+		r = claim_path(l, &sa, len);
 		if (r < 0)
 			goto err;
 	}

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -982,6 +983,40 @@ START_TEST(test_close_spares_foreign_files)
 }
 END_TEST
 
+/* A socket somebody listens on without our lock file (another program, or
+ * a lock file that a cleaner removed) is live: refused, never removed. */
+START_TEST(test_unlocked_live_socket_kept)
+{
+	char *dir = tu_tmpdir();
+	char *path = join(dir, "u.sock");
+	struct fdpass_listener *l = NULL;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat before, after;
+	int fd, c;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
+	strcpy(sa.sun_path, path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	ck_assert_int_eq(lstat(path, &before), 0);
+	ck_assert_int_eq(fdpass_listen(&l, path, NULL), -EADDRINUSE);
+	ck_assert_ptr_null(l);
+	ck_assert_int_eq(lstat(path, &after), 0);
+	ck_assert_uint_eq(after.st_ino, before.st_ino);
+	c = fdpass_connect(path, SOCK_STREAM, WAIT_MS);
+	ck_assert_int_ge(c, 0);
+	close(c);
+	/* once it stops listening the same file is stale and replaced */
+	close(fd);
+	ck_assert_int_eq(fdpass_listen(&l, path, NULL), 0);
+	fdpass_listener_close(l);
+	free(path);
+	tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(test_abstract_name)
 {
 	struct fdpass_listener *l, *l2 = NULL;
@@ -1286,6 +1321,7 @@ static Suite *listen_suite(void)
 	tcase_add_test(tc, test_listen_race);
 	tcase_add_test(tc, test_socket_file_mode);
 	tcase_add_test(tc, test_close_spares_foreign_files);
+	tcase_add_test(tc, test_unlocked_live_socket_kept);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("other");
