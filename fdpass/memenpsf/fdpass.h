@@ -36,8 +36,11 @@ extern "C" {
  * MSG_NOSIGNAL. The caller's descriptors stay open and stay the caller's.
  * Returns the number of bytes sent (a short count can only happen on a
  * stream socket, and then no fd was lost: they travel with the first byte),
- * -EPIPE when the peer is gone, -EAGAIN / -ETIMEDOUT per timeout_ms,
- * -EINVAL for bad arguments (len 0, too many fds, negative fd).
+ * -EPIPE when the peer is gone (also for ECONNRESET, and ENOTCONN on a
+ * socket that is not listening), -EAGAIN / -ETIMEDOUT per timeout_ms,
+ * -EINVAL for bad arguments (NULL buf, len 0 or over FDPASS_MAX_MSG, too
+ * many fds, negative fd), -EBADF for a negative sock. Never blocks beyond
+ * timeout_ms, whether sock is blocking or not.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 ssize_t fdpass_send(int sock, const void *buf, size_t len, const int *fds,
@@ -45,8 +48,9 @@ ssize_t fdpass_send(int sock, const void *buf, size_t len, const int *fds,
 
 /*
  * Receive one message into buf (capacity cap >= 1) and up to *nfds
- * descriptors into fds; on return *nfds holds how many arrived. Received
- * descriptors are close-on-exec (MSG_CMSG_CLOEXEC).
+ * descriptors into fds (fds may be NULL when *nfds is 0; a capacity over
+ * FDPASS_MAX_FDS counts as FDPASS_MAX_FDS); on return *nfds holds how many
+ * arrived. Received descriptors are close-on-exec (MSG_CMSG_CLOEXEC).
  * Returns the number of bytes received (>= 1) and then the caller owns every
  * fd in fds[0..*nfds). On any failure *nfds is 0 and the caller owns no
  * received fd: each one that arrived was closed. Failures:
@@ -57,7 +61,14 @@ ssize_t fdpass_send(int sock, const void *buf, size_t len, const int *fds,
  *   -ENOBUFS      control data was truncated (MSG_CTRUNC): the kernel could
  *                 not hand over every fd, e.g. the receiver's RLIMIT_NOFILE
  *                 was reached or the sender sent over FDPASS_MAX_FDS;
- *   -EPROTO       a control message other than SCM_RIGHTS arrived.
+ *   -EPROTO       a control message other than SCM_RIGHTS arrived (e.g.
+ *                 SCM_CREDENTIALS with SO_PASSCRED on), or an empty
+ *                 message carried descriptors;
+ *   -EINVAL / -EBADF bad arguments (nothing is read).
+ * When several apply they are reported in the order listed from -EPROTO
+ * up: -EPROTO, -ENOBUFS, -EMSGSIZE, -ETOOMANYREFS. After any of those four
+ * the message is consumed and the connection stays usable; ending it is the
+ * caller's decision.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 ssize_t fdpass_recv(int sock, void *buf, size_t cap, int *fds, unsigned *nfds,
@@ -75,7 +86,8 @@ struct fdpass_cred {
 MEMENPSF_API MEMENPSF_MUST_USE
 int fdpass_peer_cred(int sock, struct fdpass_cred *out);
 
-/* A connected SOCK_SEQPACKET pair, close-on-exec. 0 or -errno. */
+/* A connected SOCK_SEQPACKET pair, close-on-exec. 0, -EINVAL (sv NULL) or
+ * -errno (-EMFILE, ...). The caller owns both descriptors. */
 MEMENPSF_API MEMENPSF_MUST_USE
 int fdpass_socketpair(int sv[2]);
 
@@ -89,34 +101,45 @@ int fdpass_socketpair(int sv[2]);
  * owns the path: a server holds the lock for its lifetime, so a stale socket
  * left by a dead process is replaced, while a path held by a live server is
  * refused with -EADDRINUSE. Two servers starting at once: exactly one wins.
+ * A socket at the path that still accepts connections (a server that does
+ * not use the lock file) and a file that is not a socket are never removed:
+ * -EADDRINUSE too.
  */
 struct fdpass_listener;
 
 struct fdpass_listen_opts {
 	int type;        /* SOCK_SEQPACKET (default when 0) or SOCK_STREAM */
 	int backlog;     /* listen() backlog; 0: a sensible default (128) */
-	unsigned mode;   /* socket file mode; 0: 0600 */
+	unsigned mode;   /* socket file mode, exactly, whatever the umask
+			  * (never wider at any moment); 0: 0600. Only the
+			  * permission bits (0777). Unused for '@' names. */
 	int nonblock;    /* non-zero: listening socket is O_NONBLOCK */
 };
 
 /*
  * Listen on path (opts may be NULL for the defaults). On success *out owns
- * the socket and the lock. Returns 0, -EADDRINUSE (a live server holds it),
- * -ENAMETOOLONG (path does not fit sockaddr_un), -EINVAL, or the errno of
- * the failing call (-EACCES, -ENOENT for a missing directory, ...).
+ * the socket and the lock; on failure *out is NULL and nothing is left
+ * behind. Returns 0, -EADDRINUSE (a live server holds it), -ENAMETOOLONG
+ * (path does not fit sockaddr_un), -EINVAL (NULL or empty path, "@" alone,
+ * bad opts), or the errno of the failing call (-EACCES, -ENOENT for a
+ * missing directory, ...). Does not block.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 int fdpass_listen(struct fdpass_listener **out, const char *path,
 		  const struct fdpass_listen_opts *opts);
 
-/* The listening socket, for poll/epoll. Owned by the listener. */
+/* The listening socket, for poll/epoll. Owned by the listener; -EINVAL for
+ * NULL. */
 MEMENPSF_API int fdpass_listener_fd(const struct fdpass_listener *l);
 
 /*
  * Accept one connection: returns the new close-on-exec socket (made
  * O_NONBLOCK when nonblock is non-zero), -EAGAIN / -ETIMEDOUT per timeout_ms,
- * or -errno. Transient errors of the new connection (ECONNABORTED) are
- * retried.
+ * -EINVAL for NULL, or -errno. Transient errors of the new connection
+ * (ECONNABORTED) are retried. On a blocking listener with timeout_ms >= 0 it
+ * polls first and then accepts; another thread taking that connection in
+ * between would make it block (one listener from two threads is the
+ * caller's business).
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 int fdpass_accept(struct fdpass_listener *l, int nonblock, int timeout_ms);
@@ -128,8 +151,10 @@ MEMENPSF_API void fdpass_listener_close(struct fdpass_listener *l);
 /*
  * Connect to a listening socket at path ('@' for abstract) of the given type
  * (0 means SOCK_SEQPACKET). Returns the connected close-on-exec socket
- * (blocking mode), or -ENOENT / -ECONNREFUSED (no server), -ETIMEDOUT (the
- * server's backlog stayed full), -ENAMETOOLONG, -errno.
+ * (blocking mode), or -ENOENT / -ECONNREFUSED (no server), -EAGAIN
+ * (timeout_ms 0) or -ETIMEDOUT (the server's backlog stayed full),
+ * -EPROTOTYPE (the server's socket is of the other type), -EINVAL,
+ * -ENAMETOOLONG, -errno. A connect only waits while the backlog is full.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 int fdpass_connect(const char *path, int type, int timeout_ms);
