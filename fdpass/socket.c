@@ -19,6 +19,7 @@
 #include <memenpsf/fdpass.h>
 
 #include "deadline.h"
+#include "failpoint.h"
 #include "fdpass-private.h"
 #include "os-private.h"
 
@@ -202,6 +203,8 @@ static int bind_file(struct fdpass_listener *l, const struct sockaddr_un *sa,
 		return -errno;
 	if (bind(l->fd, (const struct sockaddr *)sa, len) < 0)
 		return -errno;
+	/* a test dies here to see the file exactly as bind made it */
+	FAILPOINT("fdpass.listen.bound");
 	if (lstat(l->path, &st) < 0) {
 		int r = -errno;
 

@@ -23,6 +23,7 @@
 
 #include <memenpsf/fdpass.h>
 
+#include "failpoint.h"
 #include "testutil.h"
 
 #define TIMEOUT_S 20
@@ -957,6 +958,42 @@ START_TEST(test_socket_file_mode)
 }
 END_TEST
 
+/*
+ * The socket file is never wider than asked, not even for an instant: a
+ * child dies (failpoint) right after bind, before any chmod could narrow
+ * it, under a umask of 0. Only in a --enable-failpoints build.
+ */
+START_TEST(test_socket_mode_at_bind)
+{
+#ifdef MEMENPSF_FAILPOINTS
+	static const unsigned modes[] = { 0600, 0640 };
+	char *dir = tu_tmpdir();
+	char *path = join(dir, "b.sock");
+	struct stat st;
+
+	for (unsigned i = 0; i < 2; i++) {
+		pid_t pid = fork_ok();
+
+		if (pid == 0) {
+			struct fdpass_listen_opts o = { .mode = modes[i] };
+			struct fdpass_listener *l;
+
+			umask(0);
+			setenv(FAILPOINT_ENV, "fdpass.listen.bound", 1);
+			CHILD_CHECK(fdpass_listen(&l, path, &o) == 0);
+			_exit(0); /* the failpoint did not fire */
+		}
+		ck_assert_int_eq(tu_wait(pid), FAILPOINT_EXIT_CODE);
+		ck_assert_int_eq(lstat(path, &st), 0);
+		ck_assert(S_ISSOCK(st.st_mode));
+		ck_assert_uint_eq(st.st_mode & 07777, modes[i]);
+	}
+	free(path);
+	tu_rmtree(dir);
+#endif
+}
+END_TEST
+
 /* Close removes only files that are still ours; a non-socket file in the
  * way is refused, never removed. */
 START_TEST(test_close_spares_foreign_files)
@@ -1320,6 +1357,7 @@ static Suite *listen_suite(void)
 	tcase_add_test(tc, test_live_socket_refused);
 	tcase_add_test(tc, test_listen_race);
 	tcase_add_test(tc, test_socket_file_mode);
+	tcase_add_test(tc, test_socket_mode_at_bind);
 	tcase_add_test(tc, test_close_spares_foreign_files);
 	tcase_add_test(tc, test_unlocked_live_socket_kept);
 	suite_add_tcase(s, tc);
