@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -871,6 +872,47 @@ START_TEST(test_live_socket_refused)
 }
 END_TEST
 
+/* The lock file, not the socket, says who owns the path: while another
+ * process holds PATH.lock the path is refused even with no socket there. */
+START_TEST(test_held_lock_refuses)
+{
+	char *dir = tu_tmpdir();
+	char *path = join(dir, "h.sock"), *lock = join(dir, "h.sock.lock");
+	struct fdpass_listener *l = NULL;
+	struct tu_barrier ready, go;
+	pid_t pid;
+
+	tu_barrier_init(&ready);
+	tu_barrier_init(&go);
+	pid = fork_ok();
+	if (pid == 0) {
+		int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		CHILD_CHECK(fd >= 0);
+		CHILD_CHECK(flock(fd, LOCK_EX) == 0);
+		tu_barrier_signal(&ready);
+		tu_barrier_wait(&go);
+		_exit(0); /* the lock goes with the process */
+	}
+	close(ready.fd[1]);
+	ready.fd[1] = -1;
+	tu_barrier_wait(&ready);
+	ck_assert_int_eq(fdpass_listen(&l, path, NULL), -EADDRINUSE);
+	ck_assert(!exists(path));
+	ck_assert(exists(lock)); /* not ours to remove */
+	tu_barrier_signal(&go);
+	ck_assert_int_eq(tu_wait(pid), 0);
+	ck_assert_int_eq(fdpass_listen(&l, path, NULL), 0);
+	fdpass_listener_close(l);
+	ck_assert(!exists(lock));
+	tu_barrier_close(&ready);
+	tu_barrier_close(&go);
+	free(lock);
+	free(path);
+	tu_rmtree(dir);
+}
+END_TEST
+
 /* Two processes released together race for one path: exactly one wins,
  * 200 times in a row. */
 START_TEST(test_listen_race)
@@ -1355,6 +1397,7 @@ static Suite *listen_suite(void)
 	tcase_add_test(tc, test_listen_connect_path);
 	tcase_add_test(tc, test_stale_socket_replaced);
 	tcase_add_test(tc, test_live_socket_refused);
+	tcase_add_test(tc, test_held_lock_refuses);
 	tcase_add_test(tc, test_listen_race);
 	tcase_add_test(tc, test_socket_file_mode);
 	tcase_add_test(tc, test_socket_mode_at_bind);
