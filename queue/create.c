@@ -292,7 +292,7 @@ int ipcq_attach(struct ipcq **out, int fds[IPCQ_NFDS], enum ipcq_role role,
 		const struct ipcq_expect *expect)
 {
 	struct ipcq_shm hdr_copy;
-	struct ipcq_geom g;
+	struct ipcq_geom g = { 0 };
 	void *map = NULL;
 	struct ipcq *q;
 	uint64_t size = 0;
