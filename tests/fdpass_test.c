@@ -613,31 +613,32 @@ START_TEST(test_peer_dies_in_send)
 }
 END_TEST
 
-static char *checker_path(void)
+/* The build directory: from the test harness, or (run by hand) the parent
+ * of the folder this binary is in (libtool keeps it in tests/.libs). */
+static char *build_file(const char *rel)
 {
 	const char *b = getenv("MEMENPSF_BUILDDIR");
 	char exe[PATH_MAX], *p;
 	ssize_t n;
 
 	if (b && *b) {
-		ck_assert_int_gt(asprintf(&p, "%s/tests/fdpass_cloexec_check", b),
-				 0);
+		ck_assert_int_gt(asprintf(&p, "%s/%s", b, rel), 0);
 		return p;
 	}
-	/* run by hand: next to the test binary (libtool keeps it in .libs) */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	ck_assert_int_gt(n, 0);
 	exe[n] = '\0';
 	*strrchr(exe, '/') = '\0';
 	if (strlen(exe) > 6 && strcmp(exe + strlen(exe) - 6, "/.libs") == 0)
 		exe[strlen(exe) - 6] = '\0';
-	ck_assert_int_gt(asprintf(&p, "%s/fdpass_cloexec_check", exe), 0);
+	*strrchr(exe, '/') = '\0';
+	ck_assert_int_gt(asprintf(&p, "%s/%s", exe, rel), 0);
 	return p;
 }
 
 START_TEST(test_received_fds_cloexec)
 {
-	char *checker = checker_path();
+	char *checker = build_file("tests/fdpass_cloexec_check");
 	int p[2], q[2], sv[2], got = -1, kept;
 	struct stat gst, kst;
 	unsigned nfds = 1;
@@ -1346,6 +1347,91 @@ START_TEST(test_peer_cred)
 }
 END_TEST
 
+/* ------------------------------------------------------------ demo */
+
+/* Start argv with stdout on a pipe; returns the pid, *out the read end. */
+static pid_t spawn(const char *const argv[], FILE **out)
+{
+	int p[2];
+	pid_t pid;
+
+	make_pipe(p);
+	pid = fork_ok();
+	if (pid == 0) {
+		if (dup2(p[1], STDOUT_FILENO) < 0)
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	*out = fdopen(p[0], "r");
+	ck_assert_ptr_nonnull(*out);
+	return pid;
+}
+
+static void read_line(FILE *f, char *buf, size_t n)
+{
+	ck_assert_msg(fgets(buf, (int)n, f) != NULL, "no line from the demo");
+}
+
+/* examples/fdpass-demo, as two unrelated programs: the client reads the
+ * server's text through the memfd and reports the server's inode; the
+ * server names the client's pid as SO_PEERCRED gave it. */
+START_TEST(test_demo_programs)
+{
+	char *demo = build_file("examples/fdpass-demo");
+	char *dir = tu_tmpdir();
+	char *sock = join(dir, "demo.sock");
+	char line[512], text[64];
+	unsigned long s_ino = 0, c_ino = 0;
+	int client_no = 0, seen_pid = 0;
+	FILE *sout, *cout;
+	pid_t srv, cli;
+
+	ck_assert_int_eq(access(demo, X_OK), 0);
+	{
+		const char *argv[] = { demo, "serve", sock, "text in a memfd", "--once",
+				 NULL };
+
+		srv = spawn(argv, &sout);
+	}
+	read_line(sout, line, sizeof(line));
+	ck_assert_int_eq(sscanf(line, "serving memfd inode %lu", &s_ino), 1);
+	{
+		const char *argv[] = { demo, "fetch", sock, NULL };
+
+		cli = spawn(argv, &cout);
+	}
+	read_line(cout, line, sizeof(line));
+	ck_assert_int_eq(sscanf(line, "fetched \"%63[^\"]\" (15 bytes) from memfd inode %lu",
+				text, &c_ino),
+			 2);
+	ck_assert_str_eq(text, "text in a memfd");
+	ck_assert_uint_eq(c_ino, s_ino);
+	read_line(sout, line, sizeof(line));
+	ck_assert_int_eq(sscanf(line, "client %d: pid %d", &client_no, &seen_pid),
+			 2);
+	ck_assert_int_eq(client_no, 1);
+	ck_assert_int_eq(seen_pid, cli);
+	ck_assert_int_eq(tu_wait(cli), 0);
+	ck_assert_int_eq(tu_wait(srv), 0); /* --once */
+	ck_assert(!exists(sock));
+	{
+		const char *argv[] = { demo, "fetch", sock, NULL };
+		FILE *f;
+		pid_t pid = spawn(argv, &f);
+
+		ck_assert_int_ne(tu_wait(pid), 0); /* no server: a failure */
+		fclose(f);
+	}
+	fclose(sout);
+	fclose(cout);
+	free(sock);
+	tu_rmtree(dir);
+	free(demo);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suites */
 
 static TCase *tcase(const char *name)
@@ -1426,6 +1512,16 @@ static Suite *connect_suite(void)
 	return s;
 }
 
+static Suite *demo_suite(void)
+{
+	Suite *s = suite_create("fdpass-demo");
+	TCase *tc = tcase("demo");
+
+	tcase_add_test(tc, test_demo_programs);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int main(void)
 {
 	SRunner *sr = srunner_create(msg_suite());
@@ -1433,6 +1529,7 @@ int main(void)
 
 	srunner_add_suite(sr, listen_suite());
 	srunner_add_suite(sr, connect_suite());
+	srunner_add_suite(sr, demo_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
