@@ -1,1 +1,9 @@
-# examples/iface.mk: ipc-server, ipc-client and friends
+# examples/iface.mk: ipc-server, ipc-client and friends (libiface)
+bin_PROGRAMS += examples/ipc-server examples/ipc-client
+EXAMPLES_IFACE_COMMON = examples/common.h examples/common.c
+
+examples_ipc_server_SOURCES = examples/ipc-server.c $(EXAMPLES_IFACE_COMMON)
+examples_ipc_server_LDADD = iface/libiface.la
+
+examples_ipc_client_SOURCES = examples/ipc-client.c $(EXAMPLES_IFACE_COMMON)
+examples_ipc_client_LDADD = iface/libiface.la
