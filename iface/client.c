@@ -93,7 +93,8 @@ static int refused(const struct wire_msg *m, struct iface_reason *why)
 		memcpy(why->text, m->u.reason.text, sizeof(why->text));
 		why->text[sizeof(why->text) - 1] = 0;
 	}
-	return -ECONNREFUSED;
+	return m->u.reason.code == IFACE_R_CREDENTIALS ? -EACCES
+							: -ECONNREFUSED;
 }
 
 /* Attach both rings from WELCOME's six fds (always consumed). */

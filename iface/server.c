@@ -62,6 +62,8 @@ struct iface_server {
 	uint64_t next_id;
 	struct iface_msg *msgs;
 	uint32_t *lens;
+	uid_t *allow_uids; /* copies of the config's lists */
+	gid_t *allow_gids;
 };
 
 #define DEF_ELEM_SIZE 256
@@ -133,6 +135,28 @@ static void conn_refuse(struct iface_conn *c, uint32_t code, const char *text)
 	conn_kill(c, code, text);
 }
 
+/* The credential policy: 0 when the peer may go on, -EACCES otherwise. */
+static int cred_allowed(const struct iface_server *s, int known,
+			const struct iface_cred *cr)
+{
+	const struct iface_server_config *cfg = &s->cfg;
+	int listed = cfg->n_allow_uids || cfg->n_allow_gids, ok = 0;
+
+	if (!listed && !cfg->cb.check_peer)
+		return 0;
+	if (!known)
+		return -EACCES; /* a policy, but nothing to check it on */
+	for (unsigned i = 0; listed && !ok && i < cfg->n_allow_uids; i++)
+		ok = s->allow_uids[i] == cr->uid;
+	for (unsigned i = 0; listed && !ok && i < cfg->n_allow_gids; i++)
+		ok = s->allow_gids[i] == cr->gid;
+	if (listed && !ok)
+		return -EACCES;
+	if (cfg->cb.check_peer && cfg->cb.check_peer(cr, cfg->user) != 0)
+		return -EACCES;
+	return 0;
+}
+
 static void conn_free(struct iface_conn *c)
 {
 	struct iface_server *s = c->srv;
@@ -172,7 +196,8 @@ static void conn_new(struct iface_server *s, int sock)
 	struct iface_conn *c = calloc(1, sizeof(*c));
 	unsigned char buf[WIRE_MAX_MSG];
 	struct wire_hello h = { 0 };
-	int n;
+	struct iface_cred cr = { 0 };
+	int n, known;
 
 	if (!c) {
 		chan_send_reason(sock, WIRE_REFUSE, IFACE_R_RESOURCE,
@@ -196,8 +221,12 @@ static void conn_new(struct iface_server *s, int sock)
 	s->nconns++;
 	c->deadline_ns = mono_ns() +
 			 (int64_t)s->cfg.handshake_timeout_ms * 1000000;
-	if (fdpass_peer_cred(sock, &c->cred) < 0)
-		c->cred.pid = 0; /* unknown; the handshake decides */
+	known = fdpass_peer_cred(sock, &c->cred) == 0;
+	if (!known)
+		memset(&c->cred, 0, sizeof(c->cred)); /* unknown */
+	cr.pid = c->cred.pid;
+	cr.uid = c->cred.uid;
+	cr.gid = c->cred.gid;
 
 	if (s->nconns > s->cfg.max_clients) {
 		char text[IFACE_TEXT_MAX];
@@ -205,6 +234,19 @@ static void conn_new(struct iface_server *s, int sock)
 		snprintf(text, sizeof(text), "server full (%u clients)",
 			 s->cfg.max_clients);
 		conn_refuse(c, IFACE_R_FULL, text);
+		return;
+	}
+	if (cred_allowed(s, known, &cr) < 0) {
+		char text[IFACE_TEXT_MAX];
+
+		if (known)
+			snprintf(text, sizeof(text),
+				 "uid %u gid %u may not use this server",
+				 (unsigned)cr.uid, (unsigned)cr.gid);
+		else
+			snprintf(text, sizeof(text),
+				 "the client's credentials are unknown");
+		conn_refuse(c, IFACE_R_CREDENTIALS, text);
 		return;
 	}
 	if (os_epoll_add(s->epfd, sock, EPOLLIN | EPOLLRDHUP, &c->sock_src) <
@@ -584,6 +626,10 @@ static int config_check(struct iface_server_config *c)
 	if (c->elem_size > IPCQ_MAX_ELEM_SIZE || !is_pow2(c->capacity) ||
 	    c->capacity < 2 || c->capacity > IPCQ_MAX_CAPACITY)
 		return -EINVAL;
+	if ((c->n_allow_uids && !c->allow_uids) ||
+	    (c->n_allow_gids && !c->allow_gids) || c->n_allow_uids > 65536 ||
+	    c->n_allow_gids > 65536)
+		return -EINVAL;
 	if (c->handshake_timeout_ms < 0 || c->max_fds > FDPASS_MAX_FDS ||
 	    c->batch > 65536 || c->max_clients > 1000000)
 		return -EINVAL;
@@ -624,6 +670,22 @@ int iface_server_create(struct iface_server **out,
 	r = -ENOMEM;
 	if (!s->msgs || !s->lens)
 		goto err;
+	if (s->cfg.n_allow_uids) {
+		s->allow_uids = calloc(s->cfg.n_allow_uids, sizeof(uid_t));
+		if (!s->allow_uids)
+			goto err;
+		memcpy(s->allow_uids, s->cfg.allow_uids,
+		       s->cfg.n_allow_uids * sizeof(uid_t));
+	}
+	if (s->cfg.n_allow_gids) {
+		s->allow_gids = calloc(s->cfg.n_allow_gids, sizeof(gid_t));
+		if (!s->allow_gids)
+			goto err;
+		memcpy(s->allow_gids, s->cfg.allow_gids,
+		       s->cfg.n_allow_gids * sizeof(gid_t));
+	}
+	s->cfg.allow_uids = s->allow_uids;
+	s->cfg.allow_gids = s->allow_gids;
 	r = s->epfd = os_epoll_create();
 	if (r < 0)
 		goto err;
@@ -654,6 +716,8 @@ err:
 	os_close(s->epfd);
 	free(s->msgs);
 	free(s->lens);
+	free(s->allow_uids);
+	free(s->allow_gids);
 	free(s->path);
 	free(s);
 	return r;
@@ -677,6 +741,8 @@ void iface_server_destroy(struct iface_server *s)
 	os_close(s->epfd);
 	free(s->msgs);
 	free(s->lens);
+	free(s->allow_uids);
+	free(s->allow_gids);
 	free(s->path);
 	free(s);
 }
@@ -786,6 +852,13 @@ pid_t iface_conn_pid(const struct iface_conn *c)
 uid_t iface_conn_uid(const struct iface_conn *c)
 {
 	return c->cred.uid;
+}
+
+void iface_conn_cred(const struct iface_conn *c, struct iface_cred *out)
+{
+	out->pid = c->cred.pid;
+	out->uid = c->cred.uid;
+	out->gid = c->cred.gid;
 }
 
 void iface_conn_stats(const struct iface_conn *c, struct iface_stats *out)

@@ -20,6 +20,7 @@
  *   -EMSGSIZE   a message larger than the slot
  *   -EPROTO     the peer broke the protocol
  *   -ECONNREFUSED the server refused the client: see struct iface_reason
+ *   -EACCES     refused for the client's credentials (or, later, its key)
  *   -EINVAL     a bad argument
  * Time-outs are milliseconds: -1 forever, 0 try once, > 0 at most that long.
  * Nothing prints; descriptors are close-on-exec. Objects are not
@@ -60,6 +61,7 @@ enum iface_reason_code {
 	IFACE_R_RESOURCE = 11, /* out of memory or descriptors */
 	IFACE_R_HANGUP = 12,   /* the peer vanished without a BYE (crash) */
 	IFACE_R_FEATURE = 13,  /* the peer needs a feature we lack (keys) */
+	IFACE_R_CREDENTIALS = 14, /* the client's uid/gid is not allowed */
 };
 
 #define IFACE_TEXT_MAX 128
@@ -67,6 +69,14 @@ enum iface_reason_code {
 struct iface_reason {
 	uint32_t code;               /* enum iface_reason_code */
 	char text[IFACE_TEXT_MAX];   /* human-readable, NUL-terminated */
+};
+
+/* A peer's credentials as the kernel recorded them at connect()
+ * (SO_PEERCRED): they cannot be forged by the peer. */
+struct iface_cred {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
 };
 
 /* Per-connection counters, from this side's point of view. */
@@ -117,6 +127,11 @@ struct iface_server_callbacks {
 	 * this returns. Everything c published was delivered first. */
 	void (*on_disconnect)(struct iface_conn *c,
 			      const struct iface_reason *why, void *user);
+	/* Credential policy, called for each new client before anything is
+	 * sent to it (after the allow lists of the config passed): return 0
+	 * to go on with the handshake, non-zero to refuse the client with
+	 * IFACE_R_CREDENTIALS (its connect gets -EACCES). NULL: no check. */
+	int (*check_peer)(const struct iface_cred *cred, void *user);
 };
 
 /* A zeroed config is valid: every 0 / NULL means the default in brackets. */
@@ -137,6 +152,15 @@ struct iface_server_config {
 	unsigned mode;         /* socket file mode [0600] */
 	struct iface_server_callbacks cb;
 	void *user;            /* passed to every callback */
+	/* Who may connect, besides the socket file's mode: when either list
+	 * is given, a client whose uid is not in allow_uids and whose gid is
+	 * not in allow_gids is refused (IFACE_R_CREDENTIALS) before the
+	 * handshake. Copied at create. [no lists: whoever can open the
+	 * socket] */
+	const uid_t *allow_uids;
+	unsigned n_allow_uids;
+	const gid_t *allow_gids;
+	unsigned n_allow_gids;
 };
 
 /*
@@ -237,6 +261,8 @@ MEMENPSF_API void iface_conn_close(struct iface_conn *c, uint32_t code,
 MEMENPSF_API uint64_t iface_conn_id(const struct iface_conn *c);
 MEMENPSF_API pid_t iface_conn_pid(const struct iface_conn *c);
 MEMENPSF_API uid_t iface_conn_uid(const struct iface_conn *c);
+MEMENPSF_API void iface_conn_cred(const struct iface_conn *c,
+				  struct iface_cred *out);
 MEMENPSF_API void iface_conn_stats(const struct iface_conn *c,
 				   struct iface_stats *out);
 MEMENPSF_API uint32_t iface_conn_elem_size(const struct iface_conn *c);
@@ -279,6 +305,7 @@ struct iface_client_config {
  * Returns 0 with *out set, or -ENOENT / -ECONNREFUSED (no server),
  * -ECONNREFUSED with *why filled when the server refused us (why may be
  * NULL; it is also filled for -EPROTO / -EPROTONOSUPPORT: what was wrong),
+ * -EACCES (refused for our credentials, or a server that wants a key),
  * -ETIMEDOUT, -EPROTO (a server that breaks the protocol), -errno.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
