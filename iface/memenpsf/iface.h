@@ -30,8 +30,10 @@
 #ifndef MEMENPSF_IFACE_H
 #define MEMENPSF_IFACE_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <memenpsf/memenpsf-common.h>
@@ -384,6 +386,87 @@ int iface_client_dispatch(struct iface_client *c, int timeout_ms);
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_run(struct iface_client *c);
 MEMENPSF_API void iface_client_stop(struct iface_client *c);
+
+/* ---- typed channels ------------------------------------------------------
+ *
+ * IFACE_DEFINE_TYPE(tick, struct tick, "struct tick v1") defines static
+ * inline wrappers over the untyped calls above, with sizeof(T) as the
+ * element size and the type id of NAME (ipcq_type_id) demanded on both
+ * sides, so a peer built with another layout is refused with IFACE_R_TYPE
+ * or IFACE_R_SIZE instead of reading garbage:
+ *   tick_server_config(&scfg), tick_client_config(&ccfg): set elem_size and
+ *     type_id of a config (0, or -ENOSYS when libsodium cannot start);
+ *   tick_send(c, &t), tick_send_wait(c, &t, ms), tick_send_n(c, ts, n),
+ *   tick_recv(c, &t) (0 or -errno), tick_recv_wait(c, &t, ms),
+ *   tick_recv_n(c, ts, n), tick_conn_send(conn, &t),
+ *   tick_conn_send_n(conn, ts, n);
+ *   tick_get(msg, &t): copy one iface_msg of a message callback into t
+ *     (0, or -EBADMSG when its length is not sizeof(T)).
+ */
+#define IFACE_DEFINE_TYPE(prefix, T, NAME)                                     \
+	static inline int prefix##_type_id(uint8_t id_[IPCQ_TYPE_ID_SIZE])     \
+	{                                                                      \
+		return ipcq_type_id(id_, (NAME), (uint32_t)sizeof(T));         \
+	}                                                                      \
+	static inline int prefix##_server_config(                              \
+		struct iface_server_config *cfg_)                              \
+	{                                                                      \
+		cfg_->elem_size = (uint32_t)sizeof(T);                         \
+		return prefix##_type_id(cfg_->type_id);                        \
+	}                                                                      \
+	static inline int prefix##_client_config(                              \
+		struct iface_client_config *cfg_)                              \
+	{                                                                      \
+		cfg_->elem_size = (uint32_t)sizeof(T);                         \
+		return prefix##_type_id(cfg_->type_id);                        \
+	}                                                                      \
+	static inline int prefix##_send(struct iface_client *c_, const T *e_)  \
+	{                                                                      \
+		return iface_client_send(c_, e_, sizeof(T));                   \
+	}                                                                      \
+	static inline int prefix##_send_wait(struct iface_client *c_,          \
+					     const T *e_, int timeout_ms_)     \
+	{                                                                      \
+		return iface_client_send_wait(c_, e_, sizeof(T), timeout_ms_); \
+	}                                                                      \
+	static inline int prefix##_send_n(struct iface_client *c_,             \
+					  const T *e_, unsigned n_)            \
+	{                                                                      \
+		return iface_client_send_n(c_, e_, n_);                        \
+	}                                                                      \
+	static inline int prefix##_recv(struct iface_client *c_, T *e_)        \
+	{                                                                      \
+		int r_ = iface_client_recv_n(c_, e_, 1);                       \
+		return r_ < 0 ? r_ : 0;                                        \
+	}                                                                      \
+	static inline int prefix##_recv_wait(struct iface_client *c_, T *e_,   \
+					     int timeout_ms_)                  \
+	{                                                                      \
+		int r_ = iface_client_wait(c_, timeout_ms_);                   \
+		return r_ < 0 ? r_ : prefix##_recv(c_, e_);                    \
+	}                                                                      \
+	static inline int prefix##_recv_n(struct iface_client *c_, T *e_,      \
+					  unsigned n_)                         \
+	{                                                                      \
+		return iface_client_recv_n(c_, e_, n_);                        \
+	}                                                                      \
+	static inline int prefix##_conn_send(struct iface_conn *c_,            \
+					     const T *e_)                      \
+	{                                                                      \
+		return iface_conn_send(c_, e_, sizeof(T));                     \
+	}                                                                      \
+	static inline int prefix##_conn_send_n(struct iface_conn *c_,          \
+					       const T *e_, unsigned n_)       \
+	{                                                                      \
+		return iface_conn_send_n(c_, e_, n_);                          \
+	}                                                                      \
+	static inline int prefix##_get(const struct iface_msg *m_, T *e_)      \
+	{                                                                      \
+		if (m_->len != sizeof(T))                                      \
+			return -EBADMSG;                                       \
+		memcpy(e_, m_->data, sizeof(T));                               \
+		return 0;                                                      \
+	}
 
 #ifdef __cplusplus
 }
