@@ -283,6 +283,9 @@ int iface_client_connect(struct iface_client **out,
 	if (r < 0)
 		goto err;
 	c->in_epoll_sock = 1;
+	/* make the fd readable once, so that a caller's loop dispatches
+	 * (and arms the ring) before it first sleeps */
+	os_efd_kick(c->wakefd);
 	*out = c;
 	return 0;
 err:
