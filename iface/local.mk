@@ -23,3 +23,11 @@ iface_libiface_la_CFLAGS = $(LIB_CFLAGS) $(SODIUM_CFLAGS)
 iface_libiface_la_LDFLAGS = $(LIB_LDFLAGS) -version-info $(IFACE_LT_VERSION)
 iface_libiface_la_LIBADD = iface/libifacewire.la queue/libipcq.la \
 	fdpass/libfdpass.la common/libcommon.la $(SODIUM_LIBS)
+
+# Keys and proofs of the authenticated handshake (iface/auth.h): a
+# convenience library of its own so that its unit tests link it alone.
+noinst_LTLIBRARIES += iface/libifaceauth.la
+iface_libifaceauth_la_SOURCES = iface/auth.h iface/key.c
+iface_libifaceauth_la_CFLAGS = $(LIB_CFLAGS) $(SODIUM_CFLAGS) $(PTHREAD_CFLAGS)
+iface_libifaceauth_la_LIBADD = $(SODIUM_LIBS) $(PTHREAD_LIBS)
+iface_libiface_la_LIBADD += iface/libifaceauth.la

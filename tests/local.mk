@@ -13,3 +13,4 @@ endif
 include tests/fdpass.mk
 include tests/ipcq.mk
 include tests/iface.mk
+include tests/iface-auth.mk
