@@ -317,14 +317,19 @@ static void handle_join(struct iface_conn *c, const struct wire_join *j)
 	ipcq_set_peer_fd(c->ch.tx, c->sock);
 	c->id = ++s->next_id;
 
+	/* OPEN already, so that on_connect may send (the client reads it
+	 * after WELCOME) or close c (a REFUSE with its reason) */
+	c->state = C_OPEN;
 	if (s->cfg.cb.on_connect &&
 	    s->cfg.cb.on_connect(c, s->cfg.user) != 0) {
-		conn_refuse(c, IFACE_R_DENIED, "refused by the server");
+		if (c->state != C_DEAD)
+			conn_refuse(c, IFACE_R_DENIED, "refused by the server");
 		return;
 	}
+	if (c->state == C_DEAD)
+		return; /* iface_conn_close() inside on_connect */
 	c->announced = 1;
 	s->nopen++;
-	c->state = C_OPEN;
 
 	w.elem_size = qc.elem_size;
 	w.capacity_c2s = qc.capacity;
@@ -831,8 +836,9 @@ void iface_conn_close(struct iface_conn *c, uint32_t code, const char *text)
 		return;
 	if (!code)
 		code = IFACE_R_CLOSED;
-	if (c->state == C_OPEN)
-		chan_send_reason(c->sock, WIRE_BYE, code, text);
+	if (c->state == C_OPEN) /* not announced yet: inside on_connect */
+		chan_send_reason(c->sock, c->announced ? WIRE_BYE : WIRE_REFUSE,
+				 code, text ? text : "closed by the server");
 	c->ch.dead = 0; /* the reason given here wins */
 	chan_reason(&c->ch.why, code, text ? text : "closed by the server");
 	c->ch.dead = 1;

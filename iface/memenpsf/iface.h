@@ -119,7 +119,10 @@ int iface_default_path(char *buf, size_t cap, const char *name);
 
 struct iface_server_callbacks {
 	/* A client passed the handshake; its rings exist. Return 0 to accept
-	 * (WELCOME follows) or non-zero to refuse it (IFACE_R_DENIED). */
+	 * (WELCOME follows) or non-zero to refuse it (IFACE_R_DENIED). It may
+	 * already send to c (the client reads it after WELCOME); closing c
+	 * here refuses it with that code and text, and no on_disconnect
+	 * follows. */
 	int (*on_connect)(struct iface_conn *c, void *user);
 	/* n (>= 1) messages from c, in order. They are released back to the
 	 * client's ring when the callback returns. */
