@@ -113,8 +113,14 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 	/* Acquire: pair with the release stores of each side's index. */
 	tail = __atomic_load_n(&shm->prod.index, __ATOMIC_ACQUIRE);
 	head = __atomic_load_n(&shm->cons.index, __ATOMIC_ACQUIRE);
-	if (tail - head > g->capacity)
-		return -EBADMSG;
+	/* A consumer may have popped slots published by seq past a tail its
+	 * dead producer never stored: head ahead of tail by up to capacity
+	 * is a lagging tail, and a producer resumes from head. */
+	if (tail - head > g->capacity) {
+		if (head - tail > g->capacity)
+			return -EBADMSG;
+		tail = head;
+	}
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;

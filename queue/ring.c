@@ -95,8 +95,14 @@ static inline int cons_check(struct ipcq *q, uint64_t i)
 	/* Acquire: pairs with the release store in prod_store_tail(). */
 	tail = __atomic_load_n(&q->peer->index, __ATOMIC_ACQUIRE);
 	d = tail - q->idx;
-	if (unlikely(d > q->capacity))
+	if (unlikely(d > q->capacity)) {
+		/* tail may lag behind my head: seq is the publish word, and
+		 * a producer stores tail after it (or died before storing
+		 * it). Up to capacity behind is empty, not a lie. */
+		if (q->idx - tail <= q->capacity)
+			return 0;
 		return -EBADMSG;
+	}
 	if (i - q->idx >= d)
 		return 0; /* empty as far as tail says */
 	/* tail covers i, so seq was stored before it: look again (the first
