@@ -13,4 +13,5 @@ endif
 include tests/fdpass.mk
 include tests/ipcq.mk
 include tests/iface.mk
+include tests/ipcq-extra.mk
 include tests/iface-auth.mk
