@@ -82,6 +82,7 @@ void tmsg_fill(struct tmsg *m, uint32_t who, uint32_t kind, uint64_t seq,
 	m->data[1] = seq * 0x9e3779b97f4a7c15ull ^ who;
 	m->data[2] = ~m->data[1];
 	m->data[3] = (uint64_t)kind << 32 | who;
+	m->data[4] = seq ^ 0x5555555555555555ull;
 	m->sum = tu_hash(m, offsetof(struct tmsg, sum));
 }
 
@@ -92,7 +93,8 @@ int tmsg_ok(const void *p, size_t len, struct tmsg *out)
 	memcpy(out, p, sizeof(*out)); /* once, then look at the copy */
 	return out->sum == tu_hash(out, offsetof(struct tmsg, sum)) &&
 	       out->data[1] == (out->seq * 0x9e3779b97f4a7c15ull ^ out->who) &&
-	       out->data[2] == ~out->data[1];
+	       out->data[2] == ~out->data[1] &&
+	       out->data[4] == (out->seq ^ 0x5555555555555555ull);
 }
 
 static int count_dir(const char *path)

@@ -16,18 +16,21 @@
 
 #include <memenpsf/iface.h>
 
-/* The element of every test channel: 56 bytes in a 64-byte slot. */
+/* The element of every test channel: exactly one 64-byte slot, so that it
+ * goes as a byte message (send / recv) or as a whole element (send_n). */
 struct tmsg {
 	uint32_t who;     /* client number */
 	uint32_t kind;    /* TM_REQ from a client, TM_REP from the server */
 	uint64_t seq;     /* the sender's own sequence number, from 0 */
-	uint64_t data[4]; /* data[0]: the sequence number answered */
+	uint64_t data[5]; /* data[0]: the sequence number answered */
 	uint64_t sum;     /* tu_hash of everything before it */
 };
 
+#define T_ELEM 64u
+_Static_assert(sizeof(struct tmsg) == T_ELEM, "tmsg fills a slot");
+
 #define TM_REQ 1u
 #define TM_REP 2u
-#define T_ELEM 64u
 
 /* Exit codes of the children. */
 enum {
