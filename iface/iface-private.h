@@ -49,6 +49,7 @@ struct chan {
 	enum iface_full_policy policy;
 	int check_peer; /* client: look at the socket now and then */
 	unsigned calls; /* calls since the last look */
+	int64_t checked_ns; /* time of the last look */
 	int dead;       /* the peer is known to be gone */
 	int closing;    /* closed by this side: deliver nothing more */
 	struct iface_reason why;

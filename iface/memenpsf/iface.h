@@ -339,8 +339,9 @@ MEMENPSF_API void iface_client_reason(const struct iface_client *c,
  * Sending. Non-blocking forms return -EAGAIN on a full ring (or drop per
  * policy); the _wait forms block at most timeout_ms. All return -EPIPE once
  * the server is known to be gone: non-blocking calls check the control
- * socket when the ring is full and on every 64th call, blocking calls at
- * once.
+ * socket on every 64th call and when the ring is full (at most once per
+ * 50 us, so a caller spinning on a full ring makes no system call per
+ * try), blocking calls at once.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_send(struct iface_client *c, const void *buf, size_t len);
