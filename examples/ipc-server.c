@@ -112,6 +112,7 @@ static void usage(FILE *f)
 		"  --max-clients N     most clients at once (default 64)\n"
 		"  --handshake-ms MS   drop a client silent that long (default 2000)\n"
 		"  --drop              drop echoes to a full ring (default: count only)\n"
+		"  --spin N            poll idle rings N times before sleeping (default 0)\n"
 		"  --ready-fd N        also write the \"ready PATH\" line to fd N\n"
 		"  --quiet             no per-client lines\n"
 		"  --help              this text\n"
@@ -127,6 +128,7 @@ int main(int argc, char **argv)
 		{ "max-clients", required_argument, NULL, 'm' },
 		{ "handshake-ms", required_argument, NULL, 'H' },
 		{ "drop", no_argument, NULL, 'd' },
+		{ "spin", required_argument, NULL, 'S' },
 		{ "ready-fd", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -160,6 +162,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			cfg.full_policy = IFACE_FULL_DROP;
+			break;
+		case 'S':
+			cfg.spin = (unsigned)ex_number("--spin", optarg, 0,
+						       100000000);
 			break;
 		case 'r':
 			ready_fd = (int)ex_number("--ready-fd", optarg, 0, 1 << 20);

@@ -14,6 +14,12 @@
  * client rings its data eventfd only then). When the eventfd fires, the conn
  * is disarmed and read in batches until empty, then armed again. The loop
  * sleeps in epoll_wait only when no conn is disarmed with work left.
+ *
+ * Spinning (cfg.spin, iface_server_run only): a conn that ran empty is left
+ * "dry" instead of armed; before sleeping, the loop polls the dry rings up
+ * to cfg.spin times and only then arms them, so a busy client never pays
+ * for a doorbell. While rings keep having work, epoll is looked at only
+ * every SPIN_EPOLL_EVERY rounds (new clients and hang-ups wait that long).
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,6 +32,7 @@
 
 #include <memenpsf/fdpass.h>
 
+#include "compiler.h"
 #include "deadline.h"
 #include "iface-private.h"
 
@@ -40,6 +47,7 @@ struct iface_conn {
 	struct evsrc sock_src, data_src;
 	int in_epoll_sock, in_epoll_data;
 	int armed;
+	int dry;       /* ran empty in run(): armed just before the loop sleeps */
 	int announced; /* on_connect accepted it: on_disconnect is owed */
 	int64_t deadline_ns;
 	struct fdpass_cred cred;
@@ -62,6 +70,7 @@ struct iface_server {
 	uint64_t next_id;
 	struct iface_msg *msgs;
 	uint32_t *lens;
+	unsigned skip_epoll; /* run(): epoll looks skipped while rings had work */
 	uid_t *allow_uids; /* copies of the config's lists */
 	gid_t *allow_gids;
 };
@@ -76,6 +85,7 @@ struct iface_server {
 #define ACCEPT_BURST 16
 /* most messages one conn may deliver per dispatch before the others' turn */
 #define BUDGET_BATCHES 4
+#define SPIN_EPOLL_EVERY 32
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -118,6 +128,7 @@ static void conn_kill(struct iface_conn *c, uint32_t code, const char *text)
 		ipcq_disarm(c->ch.rx);
 		c->armed = 0;
 	}
+	c->dry = 0;
 	if (!c->ch.dead || c->ch.why.code == IFACE_R_NONE)
 		chan_reason(&c->ch.why, code, text);
 	c->ch.dead = 1;
@@ -370,6 +381,7 @@ static void conn_drain_start(struct iface_conn *c)
 		ipcq_disarm(c->ch.rx);
 		c->armed = 0;
 	}
+	c->dry = 0;
 	c->state = C_DRAINING;
 }
 
@@ -479,9 +491,10 @@ static void expire_handshakes(struct iface_server *s, int64_t now)
 	}
 }
 
-/* Deliver what each disarmed conn has; arm the ones that ran dry. Returns
- * messages delivered; *pending is set when work is left. */
-static int deliver_all(struct iface_server *s, int *pending)
+/* Deliver what each disarmed conn has; arm the ones that ran dry (or, when
+ * spinning, mark them dry). Returns messages delivered; *pending is set when
+ * work is left. */
+static int deliver_all(struct iface_server *s, int *pending, int spinning)
 {
 	unsigned batch = s->cfg.batch;
 	int total = 0;
@@ -509,6 +522,7 @@ static int deliver_all(struct iface_server *s, int *pending)
 		if (r > 0 && s->cfg.cb.on_message) {
 			total += r;
 			*pending = 1;
+			c->dry = 0;
 			continue;
 		}
 		/* empty (or no reader): a draining conn is done */
@@ -518,6 +532,10 @@ static int deliver_all(struct iface_server *s, int *pending)
 		}
 		if (!s->cfg.cb.on_message)
 			continue; /* the user reads it; do not spin on it */
+		if (spinning) {
+			c->dry = 1;
+			continue;
+		}
 		if (ipcq_arm(c->ch.rx) == 0)
 			c->armed = 1;
 		else
@@ -526,21 +544,52 @@ static int deliver_all(struct iface_server *s, int *pending)
 	return total;
 }
 
-int iface_server_dispatch(struct iface_server *s, int timeout_ms)
+/* Before sleeping: poll the dry rings up to spin times. 1 when one has work
+ * (or a stop was asked), 0 when the loop may sleep. */
+static int spin_dry(struct iface_server *s, unsigned spin)
+{
+	for (unsigned i = 0; i < spin; i++) {
+		for (struct iface_conn *c = s->conns; c; c = c->next)
+			if (c->dry && ipcq_count(c->ch.rx))
+				return 1;
+		if (s->stop_req)
+			return 1;
+		cpu_relax();
+	}
+	return 0;
+}
+
+/* Arm the dry conns. 1 when one had work meanwhile (do not sleep). */
+static int arm_dry(struct iface_server *s)
+{
+	int work = 0;
+
+	for (struct iface_conn *c = s->conns; c; c = c->next) {
+		if (!c->dry)
+			continue;
+		c->dry = 0;
+		if (ipcq_arm(c->ch.rx) == 0)
+			c->armed = 1;
+		else
+			work = 1;
+	}
+	return work;
+}
+
+static int dispatch(struct iface_server *s, int timeout_ms, int spinning)
 {
 	struct epoll_event ev[MAX_EVENTS];
-	int handled = 0, pending = 0, n, t = timeout_ms;
+	int handled = 0, pending = 0, n = 0, t = timeout_ms, skip = 0;
 	int64_t now;
 
-	if (!s)
-		return -EINVAL;
 	if (s->stop_req) {
 		s->stop_req = 0;
 		os_efd_drain(s->wakefd);
 		return -ECANCELED;
 	}
 	for (struct iface_conn *c = s->conns; c; c = c->next) {
-		if ((c->state == C_OPEN && !c->armed && s->cfg.cb.on_message) ||
+		if ((c->state == C_OPEN && !c->armed && !c->dry &&
+		     s->cfg.cb.on_message) ||
 		    c->state == C_DRAINING)
 			t = 0;
 		if (c->state == C_HANDSHAKE && t != 0) {
@@ -552,9 +601,21 @@ int iface_server_dispatch(struct iface_server *s, int timeout_ms)
 				t = (int)left;
 		}
 	}
-	n = os_epoll_wait(s->epfd, ev, MAX_EVENTS, t);
-	if (n < 0)
-		return n;
+	if (t != 0) {
+		/* about to sleep: spin on the dry rings first, then arm them */
+		if ((spinning && spin_dry(s, s->cfg.spin)) || arm_dry(s)) {
+			t = 0;
+			skip = spinning && ++s->skip_epoll < SPIN_EPOLL_EVERY;
+		}
+	}
+	if (skip) {
+		n = 0; /* rings have work: epoll can wait a few rounds */
+	} else {
+		s->skip_epoll = 0;
+		n = os_epoll_wait(s->epfd, ev, MAX_EVENTS, t);
+		if (n < 0)
+			return n;
+	}
 	for (int i = 0; i < n; i++) {
 		struct evsrc *src = ev[i].data.ptr;
 		struct iface_conn *c = src->obj;
@@ -581,9 +642,9 @@ int iface_server_dispatch(struct iface_server *s, int timeout_ms)
 	}
 	now = mono_ns();
 	expire_handshakes(s, now);
-	handled += deliver_all(s, &pending);
+	handled += deliver_all(s, &pending, spinning);
 	reap(s);
-	if (pending)
+	if (pending && !spinning)
 		os_efd_kick(s->wakefd); /* keep iface_server_fd() readable */
 	if (s->stop_req) {
 		s->stop_req = 0;
@@ -592,10 +653,21 @@ int iface_server_dispatch(struct iface_server *s, int timeout_ms)
 	return handled;
 }
 
+int iface_server_dispatch(struct iface_server *s, int timeout_ms)
+{
+	if (!s)
+		return -EINVAL;
+	if (arm_dry(s)) /* after a run() with spin: nothing may stay dry */
+		os_efd_kick(s->wakefd);
+	return dispatch(s, timeout_ms, 0);
+}
+
 int iface_server_run(struct iface_server *s)
 {
+	if (!s)
+		return -EINVAL;
 	for (;;) {
-		int r = iface_server_dispatch(s, -1);
+		int r = dispatch(s, -1, s->cfg.spin > 0);
 
 		if (r == -ECANCELED)
 			return 0;
