@@ -9,8 +9,9 @@ BENCH_CORE = \
 	bench/bench.h bench/opts.c bench/stats.c bench/msg.c \
 	bench/proc.h bench/proc.c bench/run.c bench/side.c bench/report.c \
 	bench/sysinfo.c bench/transport.c
-BENCH_TRANSPORTS = bench/t-floor.c bench/t-sock.c bench/t-mq.c bench/t-ipcq.c
-BENCH_LIBS = queue/libipcq.la fdpass/libfdpass.la
+BENCH_TRANSPORTS = bench/t-floor.c bench/t-sock.c bench/t-mq.c bench/t-ipcq.c \
+	bench/t-iface.c
+BENCH_LIBS = iface/libiface.la queue/libipcq.la fdpass/libfdpass.la
 EXTRA_DIST += bench/README.md
 
 bench_memenpsf_bench_SOURCES = bench/main.c $(BENCH_CORE) $(BENCH_TRANSPORTS)

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libiface rows: side B is an iface server listening on a real socket path
+ * in a fresh mkdtemp() directory, side A an iface client that connects to
+ * it; everything goes through the public API, the way an application uses
+ * it. B tells A the path over an inherited pipe. The server only receives
+ * through its on_message callback (iface_server_dispatch), so B copies each
+ * delivered message out of the ring into a staging buffer that the harness
+ * then checks, as ipcq_pop copies into the caller's buffer.
+ *   iface-spin   client send / recv retried in a spin loop; server
+ *                dispatch(0) in a loop, iface_conn_send retried
+ *   iface-block  client send_wait / recv_wait; server dispatch(-1),
+ *                iface_conn_send_wait
+ * The rings have the geometry of the ipcq rows (bench_ring_capacity).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <memenpsf/iface.h>
+
+#include "bench.h"
+#include "compiler.h"
+
+#define CONNECT_TIMEOUT_MS 10000
+#define DIR_MAX_LEN 96
+#define PATH_MAX_LEN (DIR_MAX_LEN + 16) /* fits a sockaddr_un */
+
+struct iface_side {
+	int spin;
+	/* A: the client */
+	struct iface_client *cl;
+	/* B: the server, its one conn, and what it was told */
+	struct iface_server *srv;
+	struct iface_conn *conn;
+	int gone;                       /* on_disconnect seen */
+	struct iface_reason why;
+	char dir[DIR_MAX_LEN];
+	char path[PATH_MAX_LEN];
+	size_t size;
+	unsigned char *stage;           /* delivered, not yet handed out */
+	size_t stage_cap, head, tail;   /* in messages */
+	int stage_err;
+	unsigned char *txbuf, *rxbuf;   /* one message each */
+};
+
+static int iface_setup(size_t size, int *fa, int *na, int *fb, int *nb)
+{
+	int p[2];
+
+	(void)size;
+	/* B (server) writes the socket path, A (client) reads it */
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fa[0] = p[0];
+	fb[0] = p[1];
+	*na = *nb = 1;
+	return 0;
+}
+
+/* ---- server callbacks (side B) ------------------------------------------- */
+
+static int on_connect(struct iface_conn *c, void *user)
+{
+	struct iface_side *q = user;
+
+	if (q->conn)
+		return 1; /* one client per case */
+	q->conn = c;
+	return 0;
+}
+
+static int stage_grow(struct iface_side *q, size_t need)
+{
+	size_t cap = q->stage_cap ? q->stage_cap : 64;
+	unsigned char *p;
+
+	while (cap < need)
+		cap *= 2;
+	if (cap > ((size_t)64 << 20) / q->size + 64)
+		return -ENOMEM;
+	p = realloc(q->stage, cap * q->size);
+	if (!p)
+		return -ENOMEM;
+	q->stage = p;
+	q->stage_cap = cap;
+	return 0;
+}
+
+static void on_message(struct iface_conn *c, const struct iface_msg *msgs,
+		       unsigned n, void *user)
+{
+	struct iface_side *q = user;
+	unsigned i;
+
+	(void)c;
+	if (q->stage_err)
+		return;
+	if (q->head == q->tail)
+		q->head = q->tail = 0;
+	if (q->tail + n > q->stage_cap && stage_grow(q, q->tail + n) < 0) {
+		q->stage_err = -ENOMEM;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (msgs[i].len != q->size) {
+			q->stage_err = -EBADMSG;
+			return;
+		}
+		memcpy(q->stage + (q->tail + i) * q->size, msgs[i].data,
+		       q->size);
+	}
+	q->tail += n;
+}
+
+static void on_disconnect(struct iface_conn *c, const struct iface_reason *why,
+			  void *user)
+{
+	struct iface_side *q = user;
+
+	if (c != q->conn)
+		return;
+	q->conn = NULL;
+	q->gone = 1;
+	q->why = *why;
+	q->why.text[IFACE_TEXT_MAX - 1] = '\0';
+}
+
+/* Say why the channel ended, once, on stderr (the harness prints the
+ * error code after it). */
+static int channel_gone(struct iface_side *q, const char *who)
+{
+	static int told;
+
+	if (!told) {
+		told = 1;
+		fprintf(stderr,
+			"memenpsf-bench: libiface %s: the channel ended: "
+			"reason %u (%s)\n",
+			who, (unsigned)q->why.code,
+			q->why.text[0] ? q->why.text : "no text");
+	}
+	return q->why.code == IFACE_R_PROTOCOL ? -EPROTO : -EPIPE;
+}
+
+static int client_gone(struct iface_side *q, int err)
+{
+	iface_client_reason(q->cl, &q->why);
+	if (q->why.code == IFACE_R_NONE)
+		return err;
+	channel_gone(q, "client");
+	return err;
+}
+
+/* ---- open / close ----------------------------------------------------------- */
+
+static int open_server(struct iface_side *q, int wfd)
+{
+	struct iface_server_config cfg = {
+		.elem_size = (uint32_t)q->size,
+		.capacity = bench_ring_capacity(q->size),
+		.max_clients = 1,
+		.handshake_timeout_ms = CONNECT_TIMEOUT_MS,
+		.batch = 64,
+		.cb = { .on_connect = on_connect, .on_message = on_message,
+			.on_disconnect = on_disconnect },
+		.user = q,
+	};
+	const char *tmp = getenv("TMPDIR");
+	uint64_t end;
+	uint32_t len;
+	int e;
+
+	if (!tmp || !*tmp || strlen(tmp) > 64)
+		tmp = "/tmp";
+	snprintf(q->dir, sizeof(q->dir), "%s/memenpsf-bench-XXXXXX", tmp);
+	if (!mkdtemp(q->dir)) {
+		q->dir[0] = '\0';
+		return -errno;
+	}
+	snprintf(q->path, sizeof(q->path), "%s/s.sock", q->dir);
+	cfg.path = q->path;
+	e = iface_server_create(&q->srv, &cfg);
+	if (e < 0)
+		return e;
+	len = (uint32_t)strlen(q->path);
+	e = tp_write_all(wfd, &len, sizeof(len));
+	if (e == 0)
+		e = tp_write_all(wfd, q->path, len);
+	if (e < 0)
+		return e;
+	end = now_ns() + (uint64_t)CONNECT_TIMEOUT_MS * 1000000u;
+	while (!q->conn) {
+		if (now_ns() > end)
+			return -ETIMEDOUT;
+		e = iface_server_dispatch(q->srv, 100);
+		if (e < 0)
+			return e;
+	}
+	return 0;
+}
+
+static int open_client(struct iface_side *q, int rfd)
+{
+	struct iface_client_config cfg = {
+		.elem_size = (uint32_t)q->size,
+		.min_capacity = bench_ring_capacity(q->size),
+		.timeout_ms = CONNECT_TIMEOUT_MS,
+	};
+	struct iface_reason why = { 0 };
+	uint32_t len;
+	int e;
+
+	e = tp_read_all(rfd, &len, sizeof(len));
+	if (e < 0)
+		return e;
+	if (len == 0 || len >= sizeof(q->path))
+		return -EPROTO;
+	e = tp_read_all(rfd, q->path, len);
+	if (e < 0)
+		return e;
+	q->path[len] = '\0';
+	cfg.path = q->path;
+	e = iface_client_connect(&q->cl, &cfg, &why);
+	if (e < 0 && why.code) {
+		q->why = why;
+		q->why.text[IFACE_TEXT_MAX - 1] = '\0';
+		channel_gone(q, "connect");
+	}
+	return e;
+}
+
+static void iface_side_close(struct side *s)
+{
+	struct iface_side *q = s->priv;
+
+	if (!q)
+		return;
+	iface_client_close(q->cl);
+	iface_server_destroy(q->srv); /* removes the socket file */
+	if (q->dir[0])
+		rmdir(q->dir);
+	free(q->stage);
+	free(q->txbuf);
+	free(q->rxbuf);
+	free(q);
+	s->priv = NULL;
+}
+
+static int iface_side_open(struct side *s)
+{
+	struct iface_side *q;
+	int e;
+
+	if (s->nfds != 1)
+		return -EINVAL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	s->priv = q;
+	q->spin = strcmp(s->t->name, "iface-spin") == 0;
+	q->size = s->size;
+	q->txbuf = tp_alloc(s->size, 1);
+	q->rxbuf = tp_alloc(s->size, 1);
+	if (!q->txbuf || !q->rxbuf) {
+		e = -ENOMEM;
+		goto err;
+	}
+	e = s->role == 'B' ? open_server(q, s->fds[0])
+			   : open_client(q, s->fds[0]);
+	if (e < 0)
+		goto err;
+	return 0;
+err:
+	iface_side_close(s);
+	return e;
+}
+
+/* ---- data path ---------------------------------------------------------- */
+
+static int iface_tx_get(struct side *s, unsigned want, void **base,
+			size_t *stride)
+{
+	struct iface_side *q = s->priv;
+
+	(void)want;
+	*base = q->txbuf;
+	*stride = s->size;
+	return 1;
+}
+
+static int iface_tx_put(struct side *s, unsigned n)
+{
+	struct iface_side *q = s->priv;
+	int r;
+
+	(void)n;
+	if (q->cl) {
+		if (!q->spin)
+			r = iface_client_send_wait(q->cl, q->txbuf, s->size, -1);
+		else
+			while ((r = iface_client_send(q->cl, q->txbuf,
+						      s->size)) == -EAGAIN)
+				cpu_relax();
+		return r < 0 ? client_gone(q, r) : 0;
+	}
+	if (!q->conn)
+		return channel_gone(q, "server");
+	if (!q->spin)
+		r = iface_conn_send_wait(q->conn, q->txbuf, s->size, -1);
+	else
+		while ((r = iface_conn_send(q->conn, q->txbuf, s->size)) ==
+		       -EAGAIN)
+			cpu_relax();
+	return r;
+}
+
+static int client_rx(struct side *s, struct iface_side *q)
+{
+	ssize_t r;
+
+	if (!q->spin)
+		r = iface_client_recv_wait(q->cl, q->rxbuf, s->size, -1);
+	else
+		while ((r = iface_client_recv(q->cl, q->rxbuf, s->size)) ==
+		       -EAGAIN)
+			cpu_relax();
+	if (r < 0)
+		return client_gone(q, (int)r);
+	if ((size_t)r != s->size)
+		return -EBADMSG;
+	return 1;
+}
+
+static int iface_rx(struct side *s, unsigned max, const void **base,
+		    size_t *stride)
+{
+	struct iface_side *q = s->priv;
+	size_t n;
+	int r;
+
+	*stride = s->size;
+	if (q->cl) {
+		*base = q->rxbuf;
+		return client_rx(s, q);
+	}
+	while (q->head == q->tail) {
+		if (q->stage_err)
+			return q->stage_err;
+		if (q->gone)
+			return channel_gone(q, "server");
+		r = iface_server_dispatch(q->srv, q->spin ? 0 : -1);
+		if (r < 0)
+			return r;
+		if (q->spin && r == 0)
+			cpu_relax();
+	}
+	n = q->tail - q->head;
+	if (n > max)
+		n = max;
+	*base = q->stage + q->head * s->size;
+	return (int)n;
+}
+
+static int iface_rx_done(struct side *s, unsigned n)
+{
+	struct iface_side *q = s->priv;
+
+	if (q->cl)
+		return 0;
+	if (n > q->tail - q->head)
+		return -EINVAL;
+	q->head += n;
+	return 0;
+}
+
+#define IFACE_OPS                                                              \
+	.setup = iface_setup, .open = iface_side_open, .tx_get = iface_tx_get, \
+	.tx_put = iface_tx_put, .rx = iface_rx, .rx_done = iface_rx_done,     \
+	.close = iface_side_close
+
+static const struct transport t_iface_spin = {
+	.name = "iface-spin",
+	.desc = "libiface client (A) and server (B) over a socket path, "
+		"send / recv and dispatch(0) in spin loops",
+	.order = 30,
+	.flags = T_SPIN,
+	IFACE_OPS,
+};
+BENCH_TRANSPORT(t_iface_spin)
+
+static const struct transport t_iface_block = {
+	.name = "iface-block",
+	.desc = "libiface client (A) and server (B) over a socket path, "
+		"send_wait / recv_wait and dispatch(-1)",
+	.order = 31,
+	.flags = T_SLEEP,
+	IFACE_OPS,
+};
+BENCH_TRANSPORT(t_iface_block)
