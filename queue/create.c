@@ -268,6 +268,15 @@ err:
 	return r;
 }
 
+int ipcq_check_seals(int seals, uint64_t file_size)
+{
+	if ((seals & REQUIRED_SEALS) != REQUIRED_SEALS)
+		return -EPERM;
+	if (file_size < IPCQ_PAGE)
+		return -EBADMSG;
+	return 0;
+}
+
 /* The memfd a stranger handed us: a real memfd, sealed so that it can
  * never shrink under our mapping. */
 static int check_memfd(int fd, uint64_t *size)
@@ -284,14 +293,12 @@ static int check_memfd(int fd, uint64_t *size)
 	if (os_fd_link(fd, link, sizeof(link)) < 0 ||
 	    strncmp(link, "/memfd:", 7) != 0)
 		return -ENOTSUP;
-	if ((seals & REQUIRED_SEALS) != REQUIRED_SEALS)
-		return -EPERM;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)IPCQ_PAGE)
+	if (!S_ISREG(st.st_mode))
 		return -EBADMSG;
-	*size = (uint64_t)st.st_size;
-	return 0;
+	*size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
+	return ipcq_check_seals(seals, *size);
 }
 
 int ipcq_attach(struct ipcq **out, int fds[IPCQ_NFDS], enum ipcq_role role,

@@ -62,6 +62,9 @@ void ipcq_init_shm(struct ipcq_shm *shm, const struct ipcq_config *cfg,
 		   uint64_t total);
 int ipcq_check_header(const struct ipcq_hdr *h, uint64_t file_size,
 		      const struct ipcq_expect *expect, struct ipcq_geom *g);
+/* The seals and size fstat gave for a stranger's memfd, checked before its
+ * header (pure, for the fuzz target): -EPERM unsealed, -EBADMSG too small. */
+int ipcq_check_seals(int seals, uint64_t file_size);
 int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 	     enum ipcq_role role);
 void ipcq_free_handle(struct ipcq *q);
