@@ -13,6 +13,7 @@
  *                iface_conn_send_wait
  * The rings have the geometry of the ipcq rows (bench_ring_capacity).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -157,6 +158,32 @@ static int client_gone(struct iface_side *q, int err)
 
 /* ---- open / close ----------------------------------------------------------- */
 
+/* Empty and remove the server's private directory (its socket and lock
+ * file). Done as soon as the client is in, so that a side killed later
+ * (the harness kills the survivor of a failed case) leaves nothing behind;
+ * the server's own unlink at destroy then finds nothing, which it allows. */
+static void remove_dir(struct iface_side *q)
+{
+	char p[PATH_MAX_LEN + 256];
+	struct dirent *d;
+	DIR *dh;
+
+	if (!q->dir[0])
+		return;
+	dh = opendir(q->dir);
+	if (dh) {
+		while ((d = readdir(dh)))
+			if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..")) {
+				snprintf(p, sizeof(p), "%s/%s", q->dir,
+					 d->d_name);
+				unlink(p);
+			}
+		closedir(dh);
+	}
+	rmdir(q->dir);
+	q->dir[0] = '\0';
+}
+
 static int open_server(struct iface_side *q, int wfd)
 {
 	struct iface_server_config cfg = {
@@ -200,6 +227,7 @@ static int open_server(struct iface_side *q, int wfd)
 		if (e < 0)
 			return e;
 	}
+	remove_dir(q);
 	return 0;
 }
 
@@ -240,9 +268,8 @@ static void iface_side_close(struct side *s)
 	if (!q)
 		return;
 	iface_client_close(q->cl);
-	iface_server_destroy(q->srv); /* removes the socket file */
-	if (q->dir[0])
-		rmdir(q->dir);
+	iface_server_destroy(q->srv);
+	remove_dir(q);
 	free(q->stage);
 	free(q->txbuf);
 	free(q->rxbuf);
