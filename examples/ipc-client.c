@@ -48,9 +48,15 @@ static void usage(FILE *f)
 		EX_ECHO_MIN);
 }
 
-static int fail(const char *what, int r)
+/* Report a failed call, with the server's reason once the channel ended
+ * (e.g. "receive: Broken pipe: the server is shutting down"). */
+static int fail(struct iface_client *c, const char *what, int r)
 {
-	fprintf(stderr, "ipc-client: %s: %s\n", what, strerror(-r));
+	struct iface_reason why;
+
+	iface_client_reason(c, &why);
+	fprintf(stderr, "ipc-client: %s: %s%s%s\n", what, strerror(-r),
+		why.code ? ": " : "", why.code ? why.text : "");
 	return 1;
 }
 
@@ -228,12 +234,12 @@ int main(int argc, char **argv)
 		int s = send_some(&x), g;
 
 		if (s < 0) {
-			rc = fail("send", s);
+			rc = fail(x.c, "send", s);
 			goto out;
 		}
 		g = recv_some(&x);
 		if (g < 0) {
-			rc = g == -EILSEQ ? 1 : fail("receive", g);
+			rc = g == -EILSEQ ? 1 : fail(x.c, "receive", g);
 			goto out;
 		}
 		if (s || g) {
@@ -244,7 +250,7 @@ int main(int argc, char **argv)
 		if (x.block) {
 			r = iface_client_wait(x.c, 5000);
 			if (r < 0) {
-				rc = fail("waiting for echoes", r);
+				rc = fail(x.c, "waiting for echoes", r);
 				goto out;
 			}
 		} else {
@@ -253,7 +259,7 @@ int main(int argc, char **argv)
 			if (!last_progress)
 				last_progress = now;
 			else if (now - last_progress > 5000000000ull) {
-				rc = fail("no echo for 5 s", -ETIMEDOUT);
+				rc = fail(x.c, "no echo for 5 s", -ETIMEDOUT);
 				goto out;
 			}
 		}
