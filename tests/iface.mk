@@ -4,9 +4,7 @@
 #                    refusals, hostile peers, signals, slow clients, batching
 if HAVE_CHECK
 check_PROGRAMS += tests/iface_wire_test tests/iface_test
-TESTS += tests/iface_wire_test
-# iface_test joins TESTS once libipcq's fix for a consumer that overtakes
-# the producer's stored tail is committed (it fails without it).
+TESTS += tests/iface_wire_test tests/iface_test
 
 tests_iface_wire_test_SOURCES = tests/iface_wire_test.c
 tests_iface_wire_test_CFLAGS = $(TEST_CFLAGS)
