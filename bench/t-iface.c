@@ -424,7 +424,7 @@ static const struct transport t_iface_block = {
 	.desc = "libiface client (A) and server (B) over a socket path, "
 		"send_wait / recv_wait and dispatch(-1)",
 	.order = 31,
-	.flags = T_SLEEP,
+	.flags = T_SPIN | T_SLEEP,
 	IFACE_OPS,
 };
 BENCH_TRANSPORT(t_iface_block)

@@ -249,7 +249,7 @@ static const struct transport t_ipcq_block = {
 	.desc = "libipcq push_wait / pop_wait, default spin then sleep "
 		"(also: CPU of an idle waiting consumer)",
 	.order = 21,
-	.flags = T_SLEEP | T_IDLE,
+	.flags = T_SPIN | T_SLEEP | T_IDLE,
 	IPCQ_OPS,
 };
 BENCH_TRANSPORT(t_ipcq_block)
