@@ -1246,6 +1246,94 @@ START_TEST(test_wake_batching)
 }
 END_TEST
 
+/* ---- the example programs, exec'd ------------------------------------------------- */
+
+/* A file of the build tree: $MEMENPSF_BUILDDIR (set by make check), else
+ * the parent of the directory holding this test binary. */
+static char *build_file(const char *rel)
+{
+	const char *b = getenv("MEMENPSF_BUILDDIR");
+	char exe[4096], *p;
+	ssize_t n;
+
+	if (b && *b) {
+		ck_assert_int_gt(asprintf(&p, "%s/%s", b, rel), 0);
+		return p;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	if (strlen(exe) > 6 && strcmp(exe + strlen(exe) - 6, "/.libs") == 0)
+		exe[strlen(exe) - 6] = '\0';
+	*strrchr(exe, '/') = '\0';
+	ck_assert_int_gt(asprintf(&p, "%s/%s", exe, rel), 0);
+	return p;
+}
+
+/* execv wants char *const[]; it does not write the strings */
+#define A(lit) ((char *)(uintptr_t)(lit))
+
+static pid_t spawn_prog(char *const argv[], int keep_fd)
+{
+	pid_t pid = t_fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
+			_exit(126);
+		if (keep_fd >= 0 && dup2(keep_fd, 3) < 0) /* dup2 clears CLOEXEC */
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * ipc-server and two ipc-client run as unrelated programs (exec), as the
+ * README shows: the server says "ready PATH" on --ready-fd, both clients
+ * check every echo of 20000 messages and exit 0, SIGTERM ends the server
+ * with status 0 and its socket path removed.
+ */
+START_TEST(test_examples)
+{
+	char *srv_bin = build_file("examples/ipc-server");
+	char *cl_bin = build_file("examples/ipc-client");
+	char *sargv[] = { srv_bin, A("--socket"), path, A("--ready-fd"), A("3"),
+			  A("--quiet"), NULL };
+	char *cargv[] = { cl_bin,	  A("--socket"), path,
+			  A("--count"),	  A("20000"),	 A("--mode"),
+			  A("block"),	  A("--quiet"),	 NULL };
+	char line[512], want[512];
+	int ready[2];
+	pid_t srv, c1, c2;
+	ssize_t n;
+
+	ck_assert_int_eq(access(srv_bin, X_OK), 0);
+	ck_assert_int_eq(access(cl_bin, X_OK), 0);
+	t_pipe(ready);
+	srv = spawn_prog(sargv, ready[1]);
+	close(ready[1]);
+	snprintf(want, sizeof(want), "ready %s\n", path);
+	n = t_read_full(ready[0], line, strlen(want));
+	ck_assert_int_eq(n, (ssize_t)strlen(want));
+	line[n] = '\0';
+	ck_assert_str_eq(line, want);
+	close(ready[0]);
+	c1 = spawn_prog(cargv, -1);
+	c2 = spawn_prog(cargv, -1);
+	ck_assert_int_eq(tu_wait(c1), 0);
+	ck_assert_int_eq(tu_wait(c2), 0);
+	ck_assert_int_eq(kill(srv, SIGTERM), 0);
+	ck_assert_int_eq(tu_wait(srv), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	free(srv_bin);
+	free(cl_bin);
+}
+END_TEST
+
 static TCase *tcase(const char *name, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -1290,6 +1378,10 @@ static Suite *iface_suite(void)
 	tc = tcase("slow", 30);
 	tcase_add_test(tc, test_slow_client);
 	tcase_add_test(tc, test_wake_batching);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("examples", 60);
+	tcase_add_test(tc, test_examples);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("signal", 30);
