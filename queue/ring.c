@@ -137,8 +137,14 @@ int ipcq_ready(struct ipcq *q)
 	int64_t r;
 
 	if (q->role == IPCQ_PRODUCER) {
+		uint64_t cache = q->peer_cache;
+
 		q->peer_cache = q->idx - q->capacity; /* force a reload */
 		r = prod_free(q, 1);
+		/* A lying head is not cached: keep the last good one, or a
+		 * commit of slots reserved before would count past it. */
+		if (r < 0)
+			q->peer_cache = cache;
 		return r < 0 ? (int)r : r > 0;
 	}
 	return cons_check(q, q->idx);
