@@ -493,8 +493,10 @@ START_TEST(run_corrupt_fails)
 					  "ipcq-spin", "ipcq-block",
 					  "ipcq-batch", "ipcq-zc",
 					  "iface-spin", "iface-block" };
+	/* a count, not a duration: seq 40 is sent however slow the machine */
 	const char *args[] = { "--quick", "--no-progress", "--sizes", "64",
-			       "--corrupt", "40", "--only", ts[_i], NULL };
+			       "--count", "100", "--corrupt", "40", "--only",
+			       ts[_i], NULL };
 	struct output o;
 
 	run_bench(args, &o);
