@@ -718,6 +718,109 @@ START_TEST(test_hostile)
 }
 END_TEST
 
+/* ---- hostile servers ------------------------------------------------------------ */
+
+enum hostile_srv {
+	HS_HELLO_FDS,     /* a HELLO carrying two fds */
+	HS_GARBAGE,       /* random bytes instead of HELLO */
+	HS_WELCOME_PIPES, /* WELCOME whose six fds are pipes, not rings */
+	HS_WELCOME_7,     /* WELCOME with seven fds */
+	HS_WELCOME_12,    /* WELCOME with twelve fds */
+	HS_WELCOME_5,     /* WELCOME with five fds */
+	HS_REFUSE_FD,     /* REFUSE carrying an fd */
+	HS_COUNT
+};
+
+/* The fake server's side of one case; exit 0 when every fd it passed was
+ * closed by the client (the pipe's read end sees end of file). */
+static int fake_server(struct fdpass_listener *l, enum hostile_srv h)
+{
+	struct wire_hello hello = { .max_fds = 8, .elem_size = T_ELEM };
+	struct wire_welcome w = { .elem_size = T_ELEM, .capacity_c2s = 1024,
+				  .capacity_s2c = 1024, .conn_id = 1 };
+	unsigned char buf[WIRE_MAX_MSG];
+	int p[2], fds[12], s, n;
+	unsigned nf = 0;
+	struct wire_msg m;
+	struct pollfd pf;
+	char b;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return 1;
+	for (int i = 0; i < 12; i++)
+		fds[i] = p[1];
+	s = fdpass_accept(l, 0, 5000);
+	if (s < 0)
+		return 2;
+	n = wire_encode_hello(buf, sizeof(buf), &hello);
+	if (h == HS_HELLO_FDS)
+		nf = 2;
+	if (h == HS_GARBAGE) {
+		for (int i = 0; i < 48; i++)
+			buf[i] = (unsigned char)(i * 7 + 3);
+		n = 48;
+	}
+	if (fdpass_send(s, buf, (size_t)n, nf ? fds : NULL, nf, 1000) != n)
+		return 3;
+	if (h >= HS_WELCOME_PIPES) {
+		if (raw_recv(s, &m, NULL, 5000) != 0 || m.type != WIRE_JOIN)
+			return 4;
+		if (h == HS_REFUSE_FD) {
+			n = wire_encode_reason(buf, sizeof(buf), WIRE_REFUSE,
+					       IFACE_R_FULL, "full");
+			nf = 1;
+		} else {
+			n = wire_encode_welcome(buf, sizeof(buf), &w);
+			nf = h == HS_WELCOME_7 ? 7 : h == HS_WELCOME_12 ? 12
+				: h == HS_WELCOME_5 ? 5 : 6;
+		}
+		if (fdpass_send(s, buf, (size_t)n, fds, nf, 1000) != n)
+			return 5;
+	}
+	close(p[1]);
+	pf.fd = p[0];
+	pf.events = POLLIN;
+	if (poll(&pf, 1, 5000) != 1 || read(p[0], &b, 1) != 0)
+		return 6; /* some copy is still open in the client */
+	close(s);
+	return 0;
+}
+
+/*
+ * A foreign server that breaks the handshake: fds on HELLO, garbage, a
+ * WELCOME whose fds are not rings, with 7, 12 or 5 fds, fds on a REFUSE.
+ * The client's connect fails with -EPROTO (a PROTOCOL reason), closes
+ * every descriptor it was sent (the fake server sees its pipe's end of
+ * file) and keeps none of its own (the descriptor count is unchanged).
+ */
+START_TEST(test_hostile_server)
+{
+	struct fdpass_listen_opts lo = { .type = SOCK_SEQPACKET };
+	struct iface_client_config cc = { .path = path, .timeout_ms = 5000 };
+	struct fdpass_listener *l;
+
+	ck_assert_int_eq(fdpass_listen(&l, path, &lo), 0);
+	for (int h = 0; h < HS_COUNT; h++) {
+		struct iface_client *c = NULL;
+		struct iface_reason why;
+		int nfd = tu_fd_count(), r;
+		pid_t pid = t_fork();
+
+		if (pid == 0)
+			_exit(fake_server(l, (enum hostile_srv)h));
+		r = iface_client_connect(&c, &cc, &why);
+		ck_assert_msg(r == -EPROTO, "case %d: connect gave %d (%s)", h,
+			      r, why.text);
+		ck_assert_ptr_null(c);
+		ck_assert_uint_eq(why.code, IFACE_R_PROTOCOL);
+		ck_assert_int_eq(tu_fd_count(), nfd);
+		r = tu_wait(pid);
+		ck_assert_msg(r == 0, "case %d: fake server %d", h, r);
+	}
+	fdpass_listener_close(l);
+}
+END_TEST
+
 /* ---- stop() from a signal handler ------------------------------------------------ */
 
 static struct iface_reason g_bye;
@@ -1395,6 +1498,7 @@ static Suite *iface_suite(void)
 
 	tc = tcase("hostile", 60);
 	tcase_add_test(tc, test_hostile);
+	tcase_add_test(tc, test_hostile_server);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("peer_dies", 30);
