@@ -144,13 +144,14 @@ static inline void *px_map(const struct ipcq *q, size_t *len)
 }
 
 /* Retry a non-blocking call while it says -EAGAIN, yielding now and then so
- * a peer that shares our core gets to run. */
+ * a peer that shares our core gets to run. Not at every miss: on a busy
+ * machine each yield waits for every other runnable task. */
 #define PX_SPIN(expr)                                                          \
 	({                                                                     \
 		long r_;                                                       \
 		unsigned n_ = 0;                                               \
 		while ((r_ = (long)(expr)) == -EAGAIN)                         \
-			if ((++n_ & 63) == 0)                                  \
+			if ((++n_ & 1023) == 0)                                \
 				sched_yield();                                 \
 		r_;                                                            \
 	})
