@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@
 #include "iface_util.h"
 #include "testutil.h"
 #include "../iface/wire.h" /* queue/ has a wire.h too */
+#include "../queue/layout.h" /* to write lies into a ring */
 
 static char *dir;
 static char path[256];
@@ -705,6 +708,130 @@ START_TEST(test_hostile)
 			ck_assert_msg(proc_fd_count(srv) == fds0,
 				      "case %d: server fds %d, were %d", h,
 				      proc_fd_count(srv), fds0);
+			ck_assert_int_eq(proc_memfd_maps(srv), maps0);
+		}
+	ck_assert_int_eq(t_write_full(stop[1], "s", 1), 0);
+	ck_assert_int_eq(tu_wait(good), XC_OK);
+	stop_server(srv);
+	close(notes);
+	close(stop[0]);
+	close(stop[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+END_TEST
+
+/* ---- hostile rings -------------------------------------------------------------- */
+
+/* A raw handshake that keeps WELCOME's six fds. */
+static int raw_open_fds(int fds[WIRE_WELCOME_NFDS])
+{
+	unsigned char buf[WIRE_MAX_MSG + 1];
+	struct wire_join j = plain_join();
+	struct wire_msg m;
+	unsigned nfds = WIRE_WELCOME_NFDS;
+	int sock = raw_connect_hello();
+	int n = wire_encode_join(buf, sizeof(buf), &j);
+	ssize_t r;
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, NULL, 0, 1000), n);
+	r = fdpass_recv(sock, buf, sizeof(buf), fds, &nfds, 5000);
+	ck_assert_int_gt(r, 0);
+	ck_assert_uint_eq(nfds, WIRE_WELCOME_NFDS);
+	ck_assert_int_eq(wire_decode(buf, (size_t)r, nfds, 0, &m), 0);
+	ck_assert_uint_eq(m.type, WIRE_WELCOME);
+	return sock;
+}
+
+enum hostile_ring {
+	HR_LEN,       /* a published slot whose len is past elem_size */
+	HR_TAIL,      /* a tail far past what a ring can hold */
+	HR_TAIL_BACK, /* a tail far behind the server's head */
+	HR_COUNT
+};
+
+/* Corrupt the client-to-server ring the way h says, ring its doorbell,
+ * and expect BYE (PROTOCOL) then the end of the socket. */
+static void play_hostile_ring(enum hostile_ring h)
+{
+	int fds[WIRE_WELCOME_NFDS], sock = raw_open_fds(fds);
+	struct ipcq_hdr hdr;
+	struct ipcq_slot *slot;
+	struct ipcq_shm *shm;
+	uint64_t one = 1, first;
+	struct stat st;
+	uint8_t *map;
+
+	ck_assert_int_eq(fstat(fds[0], &st), 0);
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, fds[0], 0);
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	shm = (struct ipcq_shm *)map;
+	memcpy(&hdr, map, sizeof(hdr));
+	ck_assert_uint_eq(hdr.elem_size, T_ELEM);
+	first = hdr.first_index;
+	slot = (struct ipcq_slot *)(map + hdr.slots_off);
+	switch (h) {
+	case HR_LEN:
+		memset(slot + 1, 0xab, T_ELEM);
+		__atomic_store_n(&slot->len, T_ELEM + 1000, __ATOMIC_RELAXED);
+		__atomic_store_n(&slot->seq, (uint32_t)(first + 1),
+				 __ATOMIC_RELEASE);
+		__atomic_store_n(&shm->prod.index, first + 1,
+				 __ATOMIC_RELEASE);
+		break;
+	case HR_TAIL:
+		__atomic_store_n(&shm->prod.index, first + 4 * hdr.capacity,
+				 __ATOMIC_RELEASE);
+		break;
+	case HR_TAIL_BACK:
+		__atomic_store_n(&shm->prod.index, first - 4 * hdr.capacity,
+				 __ATOMIC_RELEASE);
+		break;
+	default:
+		break;
+	}
+	/* the data doorbell of that ring, whether or not the server sleeps */
+	ck_assert_int_eq(write(fds[1], &one, sizeof(one)), (ssize_t)sizeof(one));
+	expect_reason(sock, WIRE_BYE, IFACE_R_PROTOCOL, NULL);
+	munmap(map, (size_t)st.st_size);
+	for (int i = 0; i < WIRE_WELCOME_NFDS; i++)
+		close(fds[i]);
+	close(sock);
+}
+
+/*
+ * A client that writes lies into its own ring (a length past the slot, a
+ * tail past what the ring holds, a tail behind the head) is dropped with a
+ * PROTOCOL BYE, never read out of bounds; the server's descriptors and
+ * mappings return to their level and a good client streaming all along
+ * sees no error.
+ */
+START_TEST(test_hostile_ring)
+{
+	struct srv_opts o = { .path = path };
+	int notes, stop[2], ready[2], fds0, maps0;
+	pid_t srv, good;
+	char b;
+
+	srv = srv_spawn(&o, &notes);
+	t_pipe(stop);
+	t_pipe(ready);
+	good = echo_client_spawn(path, 7, UINT64_MAX, 256, stop[0], ready[1],
+				 1000);
+	ck_assert_int_eq(t_read_full(ready[0], &b, 1), 1);
+	fds0 = proc_fd_count(srv);
+	maps0 = proc_memfd_maps(srv);
+	for (int round = 0; round < 3; round++)
+		for (int h = 0; h < HR_COUNT; h++) {
+			struct srv_note n;
+
+			play_hostile_ring((enum hostile_ring)h);
+			srv_note_read(notes, &n);
+			ck_assert_uint_eq(n.code, IFACE_R_PROTOCOL);
+			ck_assert_uint_eq(n.rx, 0);
+			ck_assert_int_eq(proc_fd_count(srv), fds0);
 			ck_assert_int_eq(proc_memfd_maps(srv), maps0);
 		}
 	ck_assert_int_eq(t_write_full(stop[1], "s", 1), 0);
@@ -1499,6 +1626,7 @@ static Suite *iface_suite(void)
 	tc = tcase("hostile", 60);
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_hostile_server);
+	tcase_add_test(tc, test_hostile_ring);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("peer_dies", 30);
