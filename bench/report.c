@@ -62,6 +62,19 @@ static void fmt_ratio(char *out, size_t len, double a, double b)
 		snprintf(out, len, "-");
 }
 
+/* Failpoints (a getenv per hook) and sanitizers distort the figures. */
+static const char *build_kind(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	return "SANITIZERS compiled in: not figures to publish";
+#elif defined(MEMENPSF_FAILPOINTS)
+	return "FAILPOINTS compiled in (a getenv per hook): "
+	       "not figures to publish";
+#else
+	return "release (no failpoints, no sanitizers)";
+#endif
+}
+
 static void print_ms(const char *what, uint64_t ns)
 {
 	printf("%s %.0f ms", what, (double)ns / 1e6);
@@ -76,6 +89,7 @@ void report_md(const struct opts *o, const struct machine *m, int pinned,
 	printf("- machine: %s, %d CPUs online (%d usable), %s\n", m->cpu,
 	       m->online, m->usable, m->kernel);
 	printf("- command: `%s`\n", m->cmdline);
+	printf("- build: %s, compiler %s\n", build_kind(), __VERSION__);
 	if (m->load1 >= 0)
 		printf("- load average (1 min) at start: %.2f\n", m->load1);
 	if (pinned)
