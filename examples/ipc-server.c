@@ -112,7 +112,8 @@ static void usage(FILE *f)
 		"  --max-clients N     most clients at once (default 64)\n"
 		"  --handshake-ms MS   drop a client silent that long (default 2000)\n"
 		"  --drop              drop echoes to a full ring (default: count only)\n"
-		"  --spin N            poll idle rings N times before sleeping (default 0)\n"
+		"  --spin N            dispatch rounds an idle client's ring is polled\n"
+		"                      before the server may sleep (default 2000; 0: none)\n"
 		"  --ready-fd N        also write the \"ready PATH\" line to fd N\n"
 		"  --quiet             no per-client lines\n"
 		"  --help              this text\n"
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct iface_server_config cfg = { 0 };
+	struct iface_server_config cfg = { .spin = 2000 };
 	struct totals t = { 0 };
 	struct sigaction sa = { 0 };
 	int ready_fd = -1, opt, r;

@@ -15,11 +15,13 @@
  * is disarmed and read in batches until empty, then armed again. The loop
  * sleeps in epoll_wait only when no conn is disarmed with work left.
  *
- * Spinning (cfg.spin, iface_server_run only): a conn that ran empty is left
- * "dry" instead of armed; before sleeping, the loop polls the dry rings up
- * to cfg.spin times and only then arms them, so a busy client never pays
- * for a doorbell. While rings keep having work, epoll is looked at only
- * every SPIN_EPOLL_EVERY rounds (new clients and hang-ups wait that long).
+ * Spinning (cfg.spin): a conn whose ring ran empty is polled for cfg.spin
+ * more dispatch rounds before it is armed, so a busy client never pays for
+ * a doorbell. While some conn is polled the loop does not sleep and
+ * iface_server_fd() stays readable (the wake eventfd is kicked once), and
+ * epoll is looked at only every SPIN_EPOLL_EVERY rounds: a round is then a
+ * pass over the rings without a system call. New clients and hang-ups wait
+ * at most that many rounds.
  */
 #include <errno.h>
 #include <signal.h>
@@ -47,7 +49,7 @@ struct iface_conn {
 	struct evsrc sock_src, data_src;
 	int in_epoll_sock, in_epoll_data;
 	int armed;
-	int dry;       /* ran empty in run(): armed just before the loop sleeps */
+	unsigned idle; /* rounds its ring was found empty, not armed yet */
 	int announced; /* on_connect accepted it: on_disconnect is owed */
 	int64_t deadline_ns;
 	struct fdpass_cred cred;
@@ -70,7 +72,9 @@ struct iface_server {
 	uint64_t next_id;
 	struct iface_msg *msgs;
 	uint32_t *lens;
-	unsigned skip_epoll; /* run(): epoll looks skipped while rings had work */
+	unsigned skip_epoll; /* epoll looks skipped while the loop was busy */
+	int busy;            /* the last round left work or polled rings */
+	int kicked;          /* wakefd written by us and not drained yet */
 	uid_t *allow_uids; /* copies of the config's lists */
 	gid_t *allow_gids;
 };
@@ -128,7 +132,6 @@ static void conn_kill(struct iface_conn *c, uint32_t code, const char *text)
 		ipcq_disarm(c->ch.rx);
 		c->armed = 0;
 	}
-	c->dry = 0;
 	if (!c->ch.dead || c->ch.why.code == IFACE_R_NONE)
 		chan_reason(&c->ch.why, code, text);
 	c->ch.dead = 1;
@@ -381,7 +384,6 @@ static void conn_drain_start(struct iface_conn *c)
 		ipcq_disarm(c->ch.rx);
 		c->armed = 0;
 	}
-	c->dry = 0;
 	c->state = C_DRAINING;
 }
 
@@ -491,15 +493,15 @@ static void expire_handshakes(struct iface_server *s, int64_t now)
 	}
 }
 
-/* Deliver what each disarmed conn has; arm the ones that ran dry (or, when
- * spinning, mark them dry). Returns messages delivered; *pending is set when
- * work is left. */
-static int deliver_all(struct iface_server *s, int *pending, int spinning)
+/* Deliver what each disarmed conn has; arm the ones that stayed empty for
+ * cfg.spin rounds. Returns messages delivered; *busy is set when work is left
+ * or a ring is still being polled. */
+static int deliver_all(struct iface_server *s, int *busy)
 {
 	unsigned batch = s->cfg.batch;
 	int total = 0;
 
-	*pending = 0;
+	*busy = 0;
 	for (struct iface_conn *c = s->conns; c; c = c->next) {
 		int r;
 
@@ -521,8 +523,8 @@ static int deliver_all(struct iface_server *s, int *pending, int spinning)
 			continue; /* closed by the callback */
 		if (r > 0 && s->cfg.cb.on_message) {
 			total += r;
-			*pending = 1;
-			c->dry = 0;
+			*busy = 1;
+			c->idle = 0;
 			continue;
 		}
 		/* empty (or no reader): a draining conn is done */
@@ -532,64 +534,36 @@ static int deliver_all(struct iface_server *s, int *pending, int spinning)
 		}
 		if (!s->cfg.cb.on_message)
 			continue; /* the user reads it; do not spin on it */
-		if (spinning) {
-			c->dry = 1;
+		if (c->idle < s->cfg.spin) {
+			c->idle++; /* poll it again next round */
+			*busy = 1;
 			continue;
 		}
+		c->idle = 0;
 		if (ipcq_arm(c->ch.rx) == 0)
 			c->armed = 1;
 		else
-			*pending = 1; /* arrived meanwhile */
+			*busy = 1; /* arrived meanwhile */
 	}
 	return total;
 }
 
-/* Before sleeping: poll the dry rings up to spin times. 1 when one has work
- * (or a stop was asked), 0 when the loop may sleep. */
-static int spin_dry(struct iface_server *s, unsigned spin)
-{
-	for (unsigned i = 0; i < spin; i++) {
-		for (struct iface_conn *c = s->conns; c; c = c->next)
-			if (c->dry && ipcq_count(c->ch.rx))
-				return 1;
-		if (s->stop_req)
-			return 1;
-		cpu_relax();
-	}
-	return 0;
-}
-
-/* Arm the dry conns. 1 when one had work meanwhile (do not sleep). */
-static int arm_dry(struct iface_server *s)
-{
-	int work = 0;
-
-	for (struct iface_conn *c = s->conns; c; c = c->next) {
-		if (!c->dry)
-			continue;
-		c->dry = 0;
-		if (ipcq_arm(c->ch.rx) == 0)
-			c->armed = 1;
-		else
-			work = 1;
-	}
-	return work;
-}
-
-static int dispatch(struct iface_server *s, int timeout_ms, int spinning)
+int iface_server_dispatch(struct iface_server *s, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
-	int handled = 0, pending = 0, n = 0, t = timeout_ms, skip = 0;
+	int handled = 0, busy = 0, n = 0, t = timeout_ms;
 	int64_t now;
 
+	if (!s)
+		return -EINVAL;
 	if (s->stop_req) {
 		s->stop_req = 0;
 		os_efd_drain(s->wakefd);
+		s->kicked = 0;
 		return -ECANCELED;
 	}
 	for (struct iface_conn *c = s->conns; c; c = c->next) {
-		if ((c->state == C_OPEN && !c->armed && !c->dry &&
-		     s->cfg.cb.on_message) ||
+		if ((c->state == C_OPEN && !c->armed && s->cfg.cb.on_message) ||
 		    c->state == C_DRAINING)
 			t = 0;
 		if (c->state == C_HANDSHAKE && t != 0) {
@@ -601,15 +575,8 @@ static int dispatch(struct iface_server *s, int timeout_ms, int spinning)
 				t = (int)left;
 		}
 	}
-	if (t != 0) {
-		/* about to sleep: spin on the dry rings first, then arm them */
-		if ((spinning && spin_dry(s, s->cfg.spin)) || arm_dry(s)) {
-			t = 0;
-			skip = spinning && ++s->skip_epoll < SPIN_EPOLL_EVERY;
-		}
-	}
-	if (skip) {
-		n = 0; /* rings have work: epoll can wait a few rounds */
+	if (t == 0 && s->busy && ++s->skip_epoll < SPIN_EPOLL_EVERY) {
+		n = 0; /* the rings keep us busy: epoll can wait a few rounds */
 	} else {
 		s->skip_epoll = 0;
 		n = os_epoll_wait(s->epfd, ev, MAX_EVENTS, t);
@@ -626,6 +593,7 @@ static int dispatch(struct iface_server *s, int timeout_ms, int spinning)
 			break;
 		case EV_WAKE:
 			os_efd_drain(s->wakefd);
+			s->kicked = 0;
 			break;
 		case EV_SOCK:
 			if (c->state != C_DEAD)
@@ -642,10 +610,13 @@ static int dispatch(struct iface_server *s, int timeout_ms, int spinning)
 	}
 	now = mono_ns();
 	expire_handshakes(s, now);
-	handled += deliver_all(s, &pending, spinning);
+	handled += deliver_all(s, &busy);
 	reap(s);
-	if (pending && !spinning)
+	s->busy = busy;
+	if (busy && !s->kicked) {
 		os_efd_kick(s->wakefd); /* keep iface_server_fd() readable */
+		s->kicked = 1;
+	}
 	if (s->stop_req) {
 		s->stop_req = 0;
 		return -ECANCELED;
@@ -653,21 +624,12 @@ static int dispatch(struct iface_server *s, int timeout_ms, int spinning)
 	return handled;
 }
 
-int iface_server_dispatch(struct iface_server *s, int timeout_ms)
-{
-	if (!s)
-		return -EINVAL;
-	if (arm_dry(s)) /* after a run() with spin: nothing may stay dry */
-		os_efd_kick(s->wakefd);
-	return dispatch(s, timeout_ms, 0);
-}
-
 int iface_server_run(struct iface_server *s)
 {
 	if (!s)
 		return -EINVAL;
 	for (;;) {
-		int r = dispatch(s, -1, s->cfg.spin > 0);
+		int r = iface_server_dispatch(s, -1);
 
 		if (r == -ECANCELED)
 			return 0;

@@ -157,10 +157,11 @@ struct iface_server_config {
 	unsigned mode;         /* socket file mode [0600] */
 	struct iface_server_callbacks cb;
 	void *user;            /* passed to every callback */
-	/* iface_server_run() polls the rings of idle clients this many times
-	 * before it sleeps in epoll, so that busy clients never need to ring
-	 * its doorbell (lower latency, a core busy meanwhile). dispatch()
-	 * never spins. [0: sleep at once] */
+	/* Dispatch rounds a client's ring is still polled after it ran empty
+	 * before its doorbell is armed and the loop may sleep: a busy client
+	 * then never needs to ring (lower latency, a core kept busy while
+	 * polling; iface_server_fd() stays readable meanwhile). [0: arm at
+	 * once, never poll] */
 	unsigned spin;
 	/* Who may connect, besides the socket file's mode: when either list
 	 * is given, a client whose uid is not in allow_uids and whose gid is
