@@ -91,7 +91,10 @@ void report_md(const struct opts *o, const struct machine *m, int pinned,
 	printf("- command: `%s`\n", m->cmdline);
 	printf("- build: %s, compiler %s\n", build_kind(), __VERSION__);
 	if (m->load1 >= 0)
-		printf("- load average (1 min) at start: %.2f\n", m->load1);
+		printf("- load average (1 min) at start: %.2f%s\n", m->load1,
+		       m->load1 > 0.5 * m->online ?
+			       " (other work competes with the sides: spinning "
+			       "rows suffer most; rerun on a quiet machine)" : "");
 	if (pinned)
 		printf("- sides pinned to CPUs %d and %d\n", cpus[0], cpus[1]);
 	else
@@ -358,9 +361,9 @@ int report_targets(const struct case_result *r, unsigned n, int print)
 		pass = t->metric == RTT ? worst <= t->limit : worst >= t->limit;
 		missed += !pass;
 		if (print)
-			printf("- %s %s: %.2fx%s%zu B)\n", pass ? "PASS" : "MISS",
-			       t->text, worst, t->size ? " (" : " (worst at ",
-			       worst_size);
+			printf("- %s %s: %.*fx%s%zu B)\n", pass ? "PASS" : "MISS",
+			       t->text, worst < 0.1 ? 3 : 2, worst,
+			       t->size ? " (" : " (worst at ", worst_size);
 	}
 	for (j = 0; j < n; j++) {
 		int pass;
