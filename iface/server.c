@@ -186,9 +186,11 @@ static void conn_free(struct iface_conn *c)
 	free(c);
 }
 
-/* End of a dispatch: tell the user, then free. */
-static void reap(struct iface_server *s)
+/* End of a dispatch: tell the user, then free. Returns how many. */
+static int reap(struct iface_server *s)
 {
+	int n = 0;
+
 	while (s->reap) {
 		struct iface_conn *c = s->reap;
 
@@ -200,7 +202,9 @@ static void reap(struct iface_server *s)
 							s->cfg.user);
 		}
 		conn_free(c);
+		n++;
 	}
+	return n;
 }
 
 /* ---- accepting and the handshake ------------------------------------------ */
@@ -548,14 +552,15 @@ static int deliver_all(struct iface_server *s, int *busy)
 	return total;
 }
 
-int iface_server_dispatch(struct iface_server *s, int timeout_ms)
+/* One round: wait at most timeout_ms for events (not at all while the
+ * rings keep the loop busy), handle them, deliver. Returns events and
+ * messages handled (0 when the round found nothing), -ECANCELED, -errno. */
+static int dispatch_once(struct iface_server *s, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int handled = 0, busy = 0, n = 0, t = timeout_ms;
 	int64_t now;
 
-	if (!s)
-		return -EINVAL;
 	if (s->stop_req) {
 		s->stop_req = 0;
 		os_efd_drain(s->wakefd);
@@ -594,7 +599,7 @@ int iface_server_dispatch(struct iface_server *s, int timeout_ms)
 		case EV_WAKE:
 			os_efd_drain(s->wakefd);
 			s->kicked = 0;
-			break;
+			continue; /* our own kick or stop(): not work */
 		case EV_SOCK:
 			if (c->state != C_DEAD)
 				conn_on_sock(c, ev[i].events);
@@ -611,7 +616,7 @@ int iface_server_dispatch(struct iface_server *s, int timeout_ms)
 	now = mono_ns();
 	expire_handshakes(s, now);
 	handled += deliver_all(s, &busy);
-	reap(s);
+	handled += reap(s); /* a disconnect is work done */
 	s->busy = busy;
 	if (busy && !s->kicked) {
 		os_efd_kick(s->wakefd); /* keep iface_server_fd() readable */
@@ -622,6 +627,23 @@ int iface_server_dispatch(struct iface_server *s, int timeout_ms)
 		return -ECANCELED;
 	}
 	return handled;
+}
+
+int iface_server_dispatch(struct iface_server *s, int timeout_ms)
+{
+	struct deadline d;
+
+	if (!s)
+		return -EINVAL;
+	deadline_start(&d, timeout_ms);
+	for (;;) {
+		/* a round that found nothing did not necessarily wait (the
+		 * rings were being polled): go on until work or time-out */
+		int r = dispatch_once(s, deadline_left_ms(&d));
+
+		if (r != 0 || deadline_left_ms(&d) == 0)
+			return r;
+	}
 }
 
 int iface_server_run(struct iface_server *s)

@@ -204,9 +204,10 @@ MEMENPSF_API int iface_server_fd(const struct iface_server *s);
 /*
  * Handle what is ready: new clients, handshakes, messages (in batches),
  * hang-ups, handshake time-outs; wait at most timeout_ms for something to be
- * ready. Returns the number of events handled (0 on time-out), -ECANCELED
- * once iface_server_stop() was called (and clears the stop request), or
- * -errno from epoll. Conns closed during the call are freed before it returns.
+ * ready. Returns how many events, messages and disconnects it handled (0
+ * only when timeout_ms ran out with nothing to do), -ECANCELED once
+ * iface_server_stop() was called (and clears the stop request), or -errno
+ * from epoll. Conns closed during the call are freed before it returns.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_server_dispatch(struct iface_server *s, int timeout_ms);
