@@ -341,14 +341,14 @@ static void peer_gone(struct iface_client *c)
 	}
 }
 
-int iface_client_dispatch(struct iface_client *c, int timeout_ms)
+/* One round: wait at most timeout_ms (not at all when the ring was not
+ * armed yet), handle what came, deliver. 0 when it found nothing. */
+static int dispatch_once(struct iface_client *c, int timeout_ms)
 {
 	struct epoll_event ev[4];
 	int handled = 0, pending = 0, n, r;
 	unsigned batch;
 
-	if (!c)
-		return -EINVAL;
 	if (c->stop_req) {
 		c->stop_req = 0;
 		os_efd_drain(c->wakefd);
@@ -384,7 +384,7 @@ int iface_client_dispatch(struct iface_client *c, int timeout_ms)
 			break;
 		default:
 			os_efd_drain(c->wakefd);
-			break;
+			continue; /* our own kick or stop(): not work */
 		}
 		handled++;
 	}
@@ -433,6 +433,23 @@ int iface_client_dispatch(struct iface_client *c, int timeout_ms)
 		return -ECANCELED;
 	}
 	return handled;
+}
+
+int iface_client_dispatch(struct iface_client *c, int timeout_ms)
+{
+	struct deadline d;
+
+	if (!c)
+		return -EINVAL;
+	deadline_start(&d, timeout_ms);
+	for (;;) {
+		/* a round that only armed the ring did not wait: go on until
+		 * work, the server's end, or the time-out */
+		int r = dispatch_once(c, deadline_left_ms(&d));
+
+		if (r != 0 || deadline_left_ms(&d) == 0)
+			return r;
+	}
 }
 
 int iface_client_run(struct iface_client *c)

@@ -387,8 +387,9 @@ MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_wait(struct iface_client *c, int timeout_ms);
 
 /* Event loop, as for the server: one pollable fd (owned by c), dispatch
- * (on_message batches, on_disconnect; returns events handled, -ECANCELED
- * after stop, -EPIPE once the server is gone and on_disconnect was called),
+ * (on_message batches, on_disconnect; returns events and messages handled,
+ * 0 only when timeout_ms ran out idle, -ECANCELED after stop, -EPIPE once
+ * the server is gone and on_disconnect was called),
  * run (until stop or the server is gone: 0 or -EPIPE), stop
  * (async-signal-safe). */
 MEMENPSF_API int iface_client_fd(const struct iface_client *c);
