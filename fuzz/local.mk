@@ -11,7 +11,7 @@
 #
 # The queue targets call libipcq's private checks, so they link its static
 # archive (libtool -static): hidden symbols resolve inside one executable.
-EXTRA_DIST += fuzz/corpus
+EXTRA_DIST += fuzz/corpus fuzz/regress
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += fuzz/fuzz_wire fuzz/fuzz_ipcq_header fuzz/fuzz_ipcq_ring
