@@ -1017,6 +1017,74 @@ START_TEST(test_stop_signal)
 }
 END_TEST
 
+static struct iface_client *g_client;
+static unsigned g_echoes;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	iface_client_stop(g_client); /* async-signal-safe */
+}
+
+static void echo_count(struct iface_client *c, const struct iface_msg *m,
+		       unsigned n, void *user)
+{
+	(void)c;
+	(void)m;
+	(void)user;
+	g_echoes += n;
+}
+
+/*
+ * The client's side: iface_client_run() ended by a signal handler that
+ * calls iface_client_stop() (sent by another process, whenever it lands:
+ * before run() or inside it) returns 0; the client is still usable after
+ * it: a request sent then is answered through its run loop.
+ */
+START_TEST(test_client_stop_signal)
+{
+	struct srv_opts o = { .path = path };
+	struct iface_client_config cc = { .path = path };
+	struct sigaction sa = { 0 };
+	struct iface_reason why;
+	struct tmsg m;
+	int go[2], r;
+	pid_t srv = srv_spawn(&o, NULL), kid;
+
+	cc.cb.on_message = echo_count;
+	ck_assert_int_eq(iface_client_connect(&g_client, &cc, &why), 0);
+	sa.sa_handler = on_usr1;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	t_pipe(go);
+	kid = t_fork();
+	if (kid == 0) {
+		char b;
+
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		_exit(kill(getppid(), SIGUSR1) == 0 ? 0 : 2);
+	}
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	ck_assert_int_eq(iface_client_run(g_client), 0);
+	ck_assert_int_eq(tu_wait(kid), 0);
+
+	g_echoes = 0;
+	tmsg_fill(&m, 3, TM_REQ, 0, 0);
+	ck_assert_int_eq(iface_client_send(g_client, &m, sizeof(m)), 0);
+	while (g_echoes == 0) {
+		r = iface_client_dispatch(g_client, 5000);
+		ck_assert_int_ge(r, 0);
+	}
+	ck_assert_uint_eq(g_echoes, 1);
+	iface_client_close(g_client);
+	g_client = NULL;
+	stop_server(srv);
+	close(go[0]);
+	close(go[1]);
+}
+END_TEST
+
 /* ---- nothing published is lost when the peer dies -------------------------------- */
 
 /* An in-process server that records what it was given, in order. */
@@ -1685,6 +1753,7 @@ static Suite *iface_suite(void)
 
 	tc = tcase("signal", 30);
 	tcase_add_test(tc, test_stop_signal);
+	tcase_add_test(tc, test_client_stop_signal);
 	suite_add_tcase(s, tc);
 	return s;
 }
