@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct iface_server_config cfg = { .spin = 2000 };
+	struct iface_server_config cfg = { 0 };
 	struct totals t = { 0 };
 	struct sigaction sa = { 0 };
 	int ready_fd = -1, opt, r;
@@ -165,8 +165,10 @@ int main(int argc, char **argv)
 			cfg.full_policy = IFACE_FULL_DROP;
 			break;
 		case 'S':
-			cfg.spin = (unsigned)ex_number("--spin", optarg, 0,
-						       100000000);
+			/* 0 here means none; in the config it means default */
+			cfg.spin = (int)ex_number("--spin", optarg, 0, 100000000);
+			if (!cfg.spin)
+				cfg.spin = -1;
 			break;
 		case 'r':
 			ready_fd = (int)ex_number("--ready-fd", optarg, 0, 1 << 20);

@@ -538,7 +538,7 @@ static int deliver_all(struct iface_server *s, int *busy)
 		}
 		if (!s->cfg.cb.on_message)
 			continue; /* the user reads it; do not spin on it */
-		if (c->idle < s->cfg.spin) {
+		if ((int)c->idle < s->cfg.spin) {
 			c->idle++; /* poll it again next round */
 			*busy = 1;
 			continue;
@@ -684,6 +684,10 @@ static int config_check(struct iface_server_config *c)
 		c->batch = DEF_BATCH;
 	if (!c->mode)
 		c->mode = 0600;
+	if (!c->spin)
+		c->spin = IFACE_DEFAULT_SPIN;
+	if (c->spin < 0)
+		c->spin = 0;
 	if (c->elem_size > IPCQ_MAX_ELEM_SIZE || !is_pow2(c->capacity) ||
 	    c->capacity < 2 || c->capacity > IPCQ_MAX_CAPACITY)
 		return -EINVAL;

@@ -106,6 +106,10 @@ enum iface_full_policy {
  * NAME.sock, or /tmp/memenpsf-UID/NAME.sock when XDG_RUNTIME_DIR is unset. */
 #define IFACE_DEFAULT_NAME "default"
 
+/* Default of iface_server_config.spin: about 0.1 ms of polling per idle
+ * client on a current core. */
+#define IFACE_DEFAULT_SPIN 2000
+
 /*
  * Write the default socket path for name (NULL: IFACE_DEFAULT_NAME; letters,
  * digits, '.', '_', '-', 1..64 chars, not starting with '.') into buf.
@@ -159,10 +163,11 @@ struct iface_server_config {
 	void *user;            /* passed to every callback */
 	/* Dispatch rounds a client's ring is still polled after it ran empty
 	 * before its doorbell is armed and the loop may sleep: a busy client
-	 * then never needs to ring (lower latency, a core kept busy while
-	 * polling; iface_server_fd() stays readable meanwhile). [0: arm at
-	 * once, never poll] */
-	unsigned spin;
+	 * then never needs to ring (lower latency; the loop's core stays busy
+	 * meanwhile and iface_server_fd() stays readable). As libipcq's
+	 * blocking calls spin before they sleep. [0: IFACE_DEFAULT_SPIN;
+	 * negative: never poll, arm at once] */
+	int spin;
 	/* Who may connect, besides the socket file's mode: when either list
 	 * is given, a client whose uid is not in allow_uids and whose gid is
 	 * not in allow_gids is refused (IFACE_R_CREDENTIALS) before the
