@@ -1639,21 +1639,63 @@ static char *build_file(const char *rel)
 /* execv wants char *const[]; it does not write the strings */
 #define A(lit) ((char *)(uintptr_t)(lit))
 
-static pid_t spawn_prog(char *const argv[], int keep_fd)
+/* Run argv[0] with stdin / stdout / stderr from in / out / err (-1: stdin
+ * and stdout /dev/null, stderr inherited) and keep_fd as descriptor 3. */
+static pid_t spawn_io(char *const argv[], int in, int out, int err,
+		      int keep_fd)
 {
 	pid_t pid = t_fork();
 
 	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-		if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
-			_exit(126);
-		if (keep_fd >= 0 && dup2(keep_fd, 3) < 0) /* dup2 clears CLOEXEC */
+		/* dup2 clears CLOEXEC on the copies */
+		if (null < 0 || dup2(in >= 0 ? in : null, STDIN_FILENO) < 0 ||
+		    dup2(out >= 0 ? out : null, STDOUT_FILENO) < 0 ||
+		    (err >= 0 && dup2(err, STDERR_FILENO) < 0) ||
+		    (keep_fd >= 0 && dup2(keep_fd, 3) < 0))
 			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t spawn_prog(char *const argv[], int keep_fd)
+{
+	return spawn_io(argv, -1, -1, -1, keep_fd);
+}
+
+/* Everything fd gives until end of file, NUL-terminated, in buf. */
+static void read_all(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t r = read(fd, buf + n, cap - 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		ck_assert_int_ge(r, 0);
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		ck_assert_uint_lt(n, cap - 1);
+	}
+	buf[n] = '\0';
+}
+
+/* One line from fd (byte by byte: nothing after it is taken). */
+static void read_line(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (n < cap - 1) {
+		ck_assert_int_eq(t_read_full(fd, buf + n, 1), 1);
+		if (buf[n++] == '\n')
+			break;
+	}
+	buf[n] = '\0';
 }
 
 /*
@@ -1696,6 +1738,82 @@ START_TEST(test_examples)
 	ck_assert_int_eq(access(path, F_OK), -1);
 	free(srv_bin);
 	free(cl_bin);
+}
+END_TEST
+
+/*
+ * ipc-typed: a server and a client of the typed channel check 20000 ticks;
+ * a client that hashes another type name is refused with the server's
+ * "element type differs" text and a non-zero status (and is not counted in
+ * the server's summary of clients). ipc-poll: lines on
+ * its stdin come back as echoes from ipc-server through its own poll loop.
+ */
+START_TEST(test_examples_typed_poll)
+{
+	char *typed = build_file("examples/ipc-typed");
+	char *srv_bin = build_file("examples/ipc-server");
+	char *poll_bin = build_file("examples/ipc-poll");
+	char *tsrv[] = { typed, A("server"), A("--socket"), path, NULL };
+	char *tcl[] = { typed,	   A("client"), A("--socket"), path,
+			A("--count"), A("20000"), NULL };
+	char *tbad[] = { typed,	       A("client"), A("--socket"),
+			 path,	       A("--count"), A("10"),
+			 A("--type-name"), A("another type v9"), NULL };
+	char *sargv[] = { srv_bin, A("--socket"), path, A("--ready-fd"), A("3"),
+			  A("--quiet"), NULL };
+	char *pargv[] = { poll_bin, A("--socket"), path, NULL };
+	char line[512], want[512], out[8192];
+	int o[2], e[2], in[2], ready[2];
+	pid_t srv, cl;
+
+	ck_assert_int_eq(access(typed, X_OK), 0);
+	ck_assert_int_eq(access(poll_bin, X_OK), 0);
+	t_pipe(o);
+	srv = spawn_io(tsrv, -1, o[1], -1, -1);
+	close(o[1]);
+	snprintf(want, sizeof(want), "ready %s\n", path);
+	read_line(o[0], line, sizeof(line));
+	ck_assert_str_eq(line, want);
+	cl = spawn_prog(tcl, -1);
+	ck_assert_int_eq(tu_wait(cl), 0);
+	t_pipe(e);
+	cl = spawn_io(tbad, -1, -1, e[1], -1);
+	close(e[1]);
+	read_all(e[0], out, sizeof(out));
+	close(e[0]);
+	ck_assert_int_ne(tu_wait(cl), 0);
+	ck_assert_msg(strstr(out, "element type differs") != NULL, "%s", out);
+	ck_assert_int_eq(kill(srv, SIGTERM), 0);
+	ck_assert_int_eq(tu_wait(srv), 0);
+	read_all(o[0], out, sizeof(out));
+	close(o[0]);
+	ck_assert_msg(strstr(out, "summary: clients=1 ticks=20000 bad=0") !=
+			      NULL,
+		      "%s", out);
+
+	t_pipe(ready);
+	srv = spawn_prog(sargv, ready[1]);
+	close(ready[1]);
+	read_line(ready[0], line, sizeof(line));
+	ck_assert_str_eq(line, want);
+	close(ready[0]);
+	t_pipe(in);
+	t_pipe(o);
+	cl = spawn_io(pargv, in[0], o[1], -1, -1);
+	close(in[0]);
+	close(o[1]);
+	ck_assert_int_eq(t_write_full(in[1], "hello\nworld\n", 12), 0);
+	close(in[1]);
+	read_all(o[0], out, sizeof(out));
+	close(o[0]);
+	ck_assert_int_eq(tu_wait(cl), 0);
+	ck_assert_msg(strstr(out, ": hello\n") && strstr(out, ": world\n"),
+		      "%s", out);
+	ck_assert_int_eq(kill(srv, SIGTERM), 0);
+	ck_assert_int_eq(tu_wait(srv), 0);
+	free(typed);
+	free(srv_bin);
+	free(poll_bin);
 }
 END_TEST
 
@@ -1749,6 +1867,7 @@ static Suite *iface_suite(void)
 
 	tc = tcase("examples", 60);
 	tcase_add_test(tc, test_examples);
+	tcase_add_test(tc, test_examples_typed_poll);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("signal", 30);
