@@ -119,6 +119,14 @@ void stats_compute(uint64_t *v, uint64_t n, struct rtt_stats *out);
 /* The q-quantile (0..1) of sorted v by the nearest-rank method. */
 uint64_t stats_quantile(const uint64_t *v, uint64_t n, double q);
 
+/* The median of each figure of runs[0..n-1] (n >= 1, one case run n times)
+ * into out: the lower middle value when n is even. A case skipped or not
+ * measured in runs[0] stays so. */
+struct case_result;
+void stats_median_case(struct case_result *out,
+		       const struct case_result *runs, unsigned n);
+#define BENCH_MAX_REPEAT 15
+
 /* ---- options (opts.c) ---------------------------------------------------- */
 enum out_format { OUT_MD, OUT_CSV, OUT_JSON };
 
@@ -132,6 +140,7 @@ struct opts {
 	uint64_t warmup_ns;
 	uint64_t idle_ns;
 	unsigned batch;
+	unsigned repeat;         /* sweeps; each figure the median of them */
 	int pin;
 	int quick;
 	int strict;

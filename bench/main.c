@@ -27,10 +27,11 @@ static int selected(const struct opts *o, const struct transport *t)
 int main(int argc, char **argv)
 {
 	const struct transport *all[BENCH_MAX_TRANSPORTS], *ts[BENCH_MAX_TRANSPORTS];
-	struct case_result *res = NULL;
+	struct case_result *res = NULL, *runs = NULL;
+	unsigned char *applies = NULL;
 	struct machine m;
 	struct opts o;
-	unsigned nall, nt = 0, ncase, n = 0, i, j, k;
+	unsigned nall, nt = 0, ncase, n = 0, i, j, k, rep;
 	int cpus[2] = { -1, -1 }, pinned, tty, r, missed, ret = 1;
 
 	if (argc > 1 && strcmp(argv[1], "--side") == 0)
@@ -46,10 +47,13 @@ int main(int argc, char **argv)
 		if (selected(&o, all[i]))
 			ts[nt++] = all[i];
 	ncase = nt * o.nsizes;
+	/* runs[rep * ncase + k]: case k of sweep rep; applies[k]: it has a row */
+	runs = calloc((size_t)(ncase ? ncase : 1) * o.repeat, sizeof(*runs));
 	res = calloc(ncase ? ncase : 1, sizeof(*res));
-	if (!res) {
+	applies = calloc(ncase ? ncase : 1, sizeof(*applies));
+	if (!runs || !res || !applies) {
 		fprintf(stderr, "memenpsf-bench: out of memory\n");
-		return 1;
+		goto out;
 	}
 	machine_probe(&m, argc, argv);
 	pinned = o.pin && pick_cpus(cpus) == 0;
@@ -59,27 +63,46 @@ int main(int argc, char **argv)
 	o.pin = pinned;
 	tty = isatty(STDERR_FILENO);
 
-	k = 0;
-	for (j = 0; j < o.nsizes; j++)
-		for (i = 0; i < nt; i++) {
-			k++;
-			if (o.progress) {
-				fprintf(stderr, "%s[%3u/%u] %s %zu B%s",
-					tty ? "\r\033[K" : "", k, ncase,
-					ts[i]->name, o.sizes[j], tty ? "" : "\n");
-				fflush(stderr);
+	/* whole sweeps one after another, so that a burst of other work hits
+	 * one run of a case, not all of them */
+	for (rep = 0; rep < o.repeat; rep++) {
+		k = 0;
+		for (j = 0; j < o.nsizes; j++)
+			for (i = 0; i < nt; i++, k++) {
+				if (o.progress) {
+					char run[32] = "";
+
+					if (o.repeat > 1)
+						snprintf(run, sizeof(run),
+							 "[run %u/%u] ", rep + 1,
+							 o.repeat);
+					fprintf(stderr, "%s%s[%3u/%u] %s %zu B%s",
+						tty ? "\r\033[K" : "", run, k + 1,
+						ncase, ts[i]->name, o.sizes[j],
+						tty ? "" : "\n");
+					fflush(stderr);
+				}
+				r = run_case(&o, ts[i], o.sizes[j], cpus, j == 0,
+					     &runs[(size_t)rep * ncase + k]);
+				if (r < 0) {
+					fprintf(stderr,
+						"memenpsf-bench: run failed\n");
+					goto out;
+				}
+				applies[k] = r == 0;
 			}
-			r = run_case(&o, ts[i], o.sizes[j], cpus, j == 0,
-				     &res[n]);
-			if (r < 0) {
-				fprintf(stderr, "memenpsf-bench: run failed\n");
-				goto out;
-			}
-			if (r == 0)
-				n++;
-		}
+	}
 	if (o.progress && tty)
 		fprintf(stderr, "\r\033[K");
+	for (k = 0; k < ncase; k++) {
+		struct case_result one[BENCH_MAX_REPEAT];
+
+		if (!applies[k])
+			continue;
+		for (rep = 0; rep < o.repeat; rep++)
+			one[rep] = runs[(size_t)rep * ncase + k];
+		stats_median_case(&res[n++], one, o.repeat);
+	}
 
 	switch (o.fmt) {
 	case OUT_MD:
@@ -99,5 +122,7 @@ int main(int argc, char **argv)
 	ret = (o.strict && missed) ? 3 : 0;
 out:
 	free(res);
+	free(runs);
+	free(applies);
 	return ret;
 }

@@ -28,6 +28,8 @@ static void usage(FILE *f)
 "  --warmup MS      warm-up before each measurement (default 100)\n"
 "  --idle MS        how long ipcq-block's consumer waits idle (default 1000)\n"
 "  --batch N        messages per call for ipcq-batch (default 32)\n"
+"  --repeat N       run the whole sweep N times (1..15), report each\n"
+"                   figure's median over the N (default 1)\n"
 "  --no-pin         do not pin the two sides to two CPUs\n"
 "  --quick          a smoke run of a few seconds (CI)\n"
 "  --csv | --json   machine output instead of the Markdown table\n"
@@ -119,7 +121,7 @@ static void list(void)
 enum {
 	O_ONLY = 256, O_SIZES, O_DURATION, O_COUNT, O_WARMUP, O_IDLE, O_BATCH,
 	O_NOPIN, O_QUICK, O_CSV, O_JSON, O_STRICT, O_NOPROGRESS, O_LIST,
-	O_CORRUPT, O_HELP,
+	O_CORRUPT, O_HELP, O_REPEAT,
 };
 
 static const struct option longopts[] = {
@@ -139,6 +141,7 @@ static const struct option longopts[] = {
 	{ "list", no_argument, NULL, O_LIST },
 	{ "corrupt", required_argument, NULL, O_CORRUPT },
 	{ "help", no_argument, NULL, O_HELP },
+	{ "repeat", required_argument, NULL, O_REPEAT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -155,6 +158,7 @@ int opts_parse(struct opts *o, int argc, char **argv)
 	o->warmup_ns = 100 * MS;
 	o->idle_ns = 1000 * MS;
 	o->batch = 32;
+	o->repeat = 1;
 	o->pin = 1;
 	o->progress = 1;
 	o->fmt = OUT_MD;
@@ -200,6 +204,12 @@ int opts_parse(struct opts *o, int argc, char **argv)
 			if (parse_num(optarg, &v) < 0 || v == 0 || v > 4096)
 				bad = "--batch";
 			o->batch = (unsigned)v;
+			break;
+		case O_REPEAT:
+			if (parse_num(optarg, &v) < 0 || v == 0 ||
+			    v > BENCH_MAX_REPEAT)
+				bad = "--repeat";
+			o->repeat = (unsigned)v;
 			break;
 		case O_NOPIN:
 			o->pin = 0;

@@ -107,6 +107,10 @@ void report_md(const struct opts *o, const struct machine *m, int pinned,
 		       (unsigned long long)o->count);
 	else
 		print_ms(", then per measurement", o->duration_ns), printf("\n");
+	if (o->repeat > 1)
+		printf("- the whole sweep run %u times, one after another; "
+		       "every figure below is the median of its %u runs\n",
+		       o->repeat, o->repeat);
 	printf("- rtt: one message in flight, CLOCK_MONOTONIC per round trip "
 	       "(one reading costs %.0f ns, included); throughput", m->clock_ns);
 	printf(": one way, clock stopped at the receiver's "
@@ -330,7 +334,8 @@ int report_targets(const struct case_result *r, unsigned n, int print)
 	int missed = 0;
 
 	if (print)
-		printf("\nTargets (one run, ratios of medians / msgs/s):\n\n");
+		printf("\nTargets (ratios of the rtt p50 and msgs/s figures above, "
+		       "one run):\n\n");
 	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		const struct target *t = &targets[i];
 		double worst = 0;

@@ -43,3 +43,58 @@ void stats_compute(uint64_t *v, uint64_t n, struct rtt_stats *out)
 	out->p999 = stats_quantile(v, n, 0.999);
 	out->max = v[n - 1];
 }
+
+static uint64_t median_u64(uint64_t *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[(n - 1) / 2];
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median_double(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[(n - 1) / 2];
+}
+
+void stats_median_case(struct case_result *out, const struct case_result *runs,
+		       unsigned n)
+{
+	uint64_t u[6][BENCH_MAX_REPEAT];
+	double d[4][BENCH_MAX_REPEAT];
+	unsigned i;
+
+	*out = runs[0];
+	if (n <= 1 || out->skipped)
+		return;
+	if (n > BENCH_MAX_REPEAT)
+		n = BENCH_MAX_REPEAT;
+	for (i = 0; i < n; i++) {
+		u[0][i] = runs[i].rtt.p50;
+		u[1][i] = runs[i].rtt.p99;
+		u[2][i] = runs[i].rtt.p999;
+		u[3][i] = runs[i].rtt.max;
+		u[4][i] = runs[i].rtt.n;
+		u[5][i] = runs[i].rtt.min;
+		d[0][i] = runs[i].msgs_per_s;
+		d[1][i] = runs[i].mb_per_s;
+		d[2][i] = runs[i].idle_cpu_pct;
+		d[3][i] = runs[i].idle_wall_s;
+	}
+	out->rtt.p50 = median_u64(u[0], n);
+	out->rtt.p99 = median_u64(u[1], n);
+	out->rtt.p999 = median_u64(u[2], n);
+	out->rtt.max = median_u64(u[3], n);
+	out->rtt.n = median_u64(u[4], n);
+	out->rtt.min = median_u64(u[5], n);
+	out->msgs_per_s = median_double(d[0], n);
+	out->mb_per_s = median_double(d[1], n);
+	out->idle_cpu_pct = median_double(d[2], n);
+	out->idle_wall_s = median_double(d[3], n);
+}

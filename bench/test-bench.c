@@ -199,6 +199,44 @@ START_TEST(targets_pass_and_miss)
 }
 END_TEST
 
+/* --repeat: every figure is the median of its runs, each on its own. */
+START_TEST(median_of_runs)
+{
+	struct case_result runs[4], out;
+	unsigned i;
+
+	memset(runs, 0, sizeof(runs));
+	for (i = 0; i < 4; i++) {
+		runs[i].t = &fake_spin;
+		runs[i].size = 64;
+		runs[i].has_rtt = runs[i].has_tput = 1;
+	}
+	runs[0].rtt.p50 = 300, runs[1].rtt.p50 = 100, runs[2].rtt.p50 = 200;
+	runs[0].rtt.max = 5, runs[1].rtt.max = 900, runs[2].rtt.max = 7;
+	runs[0].msgs_per_s = 1e6, runs[1].msgs_per_s = 3e6;
+	runs[2].msgs_per_s = 2e6;
+	stats_median_case(&out, runs, 3);
+	ck_assert_uint_eq(out.rtt.p50, 200);
+	ck_assert_uint_eq(out.rtt.max, 7); /* not the p50 run's: per figure */
+	ck_assert_double_eq(out.msgs_per_s, 2e6);
+	ck_assert_ptr_eq(out.t, &fake_spin);
+	ck_assert_int_eq(out.has_tput, 1);
+	/* even count: the lower middle */
+	runs[3].rtt.p50 = 150;
+	stats_median_case(&out, runs, 4);
+	ck_assert_uint_eq(out.rtt.p50, 150);
+	/* one run: itself */
+	stats_median_case(&out, runs + 1, 1);
+	ck_assert_uint_eq(out.rtt.p50, 100);
+	/* a skipped case stays skipped, with its reason */
+	runs[0].skipped = 1;
+	strcpy(runs[0].why, "too big");
+	stats_median_case(&out, runs, 3);
+	ck_assert_int_eq(out.skipped, 1);
+	ck_assert_str_eq(out.why, "too big");
+}
+END_TEST
+
 /* ---- the program, as a real process -------------------------------------- */
 
 struct output {
@@ -486,6 +524,27 @@ START_TEST(run_progress)
 }
 END_TEST
 
+/* --repeat N: N sweeps one after another, one row per case. */
+START_TEST(run_repeat)
+{
+	const char *args[] = { "--quick", "--repeat", "2", "--only",
+			       "unix-stream", "--sizes", "64,1024", NULL };
+	const char *bad[] = { "--repeat", "0", NULL };
+	struct output o;
+
+	run_bench(args, &o);
+	ck_assert_msg(o.status == 0, "exit %d: %s", o.status, o.err);
+	ck_assert_ptr_nonnull(strstr(o.err, "[run 1/2] [  2/2] unix-stream 1024 B\n"));
+	ck_assert_ptr_nonnull(strstr(o.err, "[run 2/2] [  1/2] unix-stream 64 B\n"));
+	ck_assert_ptr_nonnull(strstr(o.out, "median of its 2 runs"));
+	ck_assert_uint_eq(count_of(o.out, "| unix-stream | "), 2);
+	output_free(&o);
+	run_bench(bad, &o);
+	ck_assert_int_eq(o.status, 2);
+	output_free(&o);
+}
+END_TEST
+
 /* A damaged message fails the run, whatever the transport. */
 START_TEST(run_corrupt_fails)
 {
@@ -549,6 +608,7 @@ static Suite *bench_suite(void)
 	tcase_add_test(tc, msg_corrupt_hook);
 	tcase_add_test(tc, sizes_parse);
 	tcase_add_test(tc, targets_pass_and_miss);
+	tcase_add_test(tc, median_of_runs);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("program");
@@ -561,6 +621,7 @@ static Suite *bench_suite(void)
 	tcase_add_test(tc, run_lib_rows);
 	tcase_add_test(tc, run_list_names);
 	tcase_add_test(tc, run_progress);
+	tcase_add_test(tc, run_repeat);
 	tcase_add_test(tc, run_bad_usage);
 	suite_add_tcase(s, tc);
 	return s;
