@@ -441,6 +441,8 @@ int iface_client_dispatch(struct iface_client *c, int timeout_ms)
 
 	if (!c)
 		return -EINVAL;
+	if (timeout_ms == 0)
+		return dispatch_once(c, 0);
 	deadline_start(&d, timeout_ms);
 	for (;;) {
 		/* a round that only armed the ring did not wait: go on until
