@@ -1,12 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libiface across real processes: a server in one process, clients in
- * others (fork), talking through the library only, except where a test
- * plays a hostile or foreign peer with raw handshake messages on a
- * SOCK_SEQPACKET socket (the wire encoders of iface/wire.h).
+ * others (fork, or exec of the example programs), talking through the
+ * library only, except where a test plays a hostile or foreign peer with
+ * raw handshake messages on a SOCK_SEQPACKET socket (the wire encoders of
+ * iface/wire.h) or writes lies into a ring (queue/layout.h).
+ *
+ *   stream     32 clients x 100k checked round trips
+ *   crash      kill -9 of a client (x50) and of the server (x5)
+ *   refuse     version (both ways), type / size / capacity, full, time-out
+ *   hostile    bad clients (messages, fds, rings) and bad servers
+ *   peer_dies  what a dying peer published is delivered before the news
+ *   slow       broadcast toward a slow client; wake-ups per batch
+ *   examples   ipc-server / ipc-client / ipc-typed / ipc-poll exec'd
+ *   signal     stop() from a signal handler, server and client
  *
  * Synchronisation is by pipes and by the library's own callbacks; nothing
- * sleeps to wait for another process.
+ * sleeps to wait for another process. Figures worth reporting (latencies,
+ * batch sizes) are printed on stderr, which make check keeps in the log.
  */
 #include <check.h>
 #include <errno.h>

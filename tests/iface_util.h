@@ -63,7 +63,7 @@ struct srv_note {
 struct srv_opts {
 	const char *path;
 	unsigned max_clients;     /* 0: 64 */
-	int handshake_ms;         /* 0: default */
+	int handshake_ms;         /* 0: 30 s, not the library's 2 s */
 	uint32_t capacity;        /* 0: 1024 */
 	int typed;                /* type id all 0x11 */
 	int use_run;              /* iface_server_run instead of a dispatch
