@@ -197,7 +197,8 @@ int iface_server_create(struct iface_server **out,
  */
 MEMENPSF_API void iface_server_destroy(struct iface_server *s);
 
-/* The socket path the server listens on. Owned by s. */
+/* The socket path the server listens on (the default one resolved). Owned
+ * by s, valid until iface_server_destroy(). */
 MEMENPSF_API const char *iface_server_path(const struct iface_server *s);
 
 /*
@@ -217,7 +218,8 @@ MEMENPSF_API int iface_server_fd(const struct iface_server *s);
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_server_dispatch(struct iface_server *s, int timeout_ms);
 
-/* Dispatch until iface_server_stop(). Returns 0 after a stop, or -errno. */
+/* Dispatch (callbacks included) until iface_server_stop(). Returns 0 after
+ * a stop, or -errno from epoll. The usual main loop of a server. */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_server_run(struct iface_server *s);
 
@@ -225,7 +227,8 @@ int iface_server_run(struct iface_server *s);
  * callable from any thread. */
 MEMENPSF_API void iface_server_stop(struct iface_server *s);
 
-/* Clients that finished the handshake and are still connected. */
+/* Clients that finished the handshake (on_connect accepted them) and whose
+ * on_disconnect has not come yet. */
 MEMENPSF_API unsigned iface_server_nclients(const struct iface_server *s);
 
 /*
@@ -239,53 +242,94 @@ MEMENPSF_API int iface_server_broadcast(struct iface_server *s,
 
 /* ---- a server's connection ---------------------------------------------------
  *
- * A conn is valid from on_connect until on_disconnect returns. Its send
- * calls are non-blocking and follow the server's full policy, except the
- * _wait forms which block at most timeout_ms (then -ETIMEDOUT).
+ * A conn is valid from on_connect until on_disconnect returns, and is used
+ * only from the thread that dispatches its server. Its send calls never
+ * block and follow the server's full policy, except iface_conn_send_wait.
  */
 
-/* Byte message of len (0..elem_size) bytes. 0, -EAGAIN (or 0 and dropped),
- * -EMSGSIZE, -EPIPE (the conn is closing). */
+/*
+ * Send one byte message of len (0..elem_size) bytes to c. Returns 0, -EAGAIN
+ * when c's ring is full (IFACE_FULL_DROP: 0, dropped and counted), -EMSGSIZE,
+ * -EPIPE when c is closing or gone. Never blocks.
+ */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_conn_send(struct iface_conn *c, const void *buf, size_t len);
+
+/*
+ * As iface_conn_send, but wait at most timeout_ms for room in c's ring:
+ * 0, -ETIMEDOUT, -EPIPE, -EMSGSIZE. Blocks the whole server meanwhile:
+ * meant for servers with one client, or with a small time-out.
+ */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_conn_send_wait(struct iface_conn *c, const void *buf, size_t len,
 			 int timeout_ms);
 
-/* Up to n whole elements (elem_size bytes each, packed). Returns how many
- * went in (1..n); -EAGAIN when none (or, with IFACE_FULL_DROP, n when the
- * ones that did not fit were dropped and counted). */
+/*
+ * Send up to n whole elements (elem_size bytes each, packed), publishing
+ * once. Returns how many went in (1..n), -EAGAIN when none did (with
+ * IFACE_FULL_DROP: n, the ones that did not fit dropped and counted),
+ * -EINVAL (n == 0), -EPIPE. Never blocks.
+ */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_conn_send_n(struct iface_conn *c, const void *elems, unsigned n);
 
-/* Zero-copy: reserve up to want contiguous slots (see ipcq_reserve, slot k
- * at first + k * iface_conn_stride(c)), then commit n of them. */
+/*
+ * Zero-copy send: reserve up to want free slots lying contiguously; slot k's
+ * payload is at *first + k * iface_conn_stride(c). Returns how many (1..want),
+ * -EAGAIN (full), -EPIPE, -EINVAL. Nothing is visible until
+ * iface_conn_commit().
+ */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_conn_reserve(struct iface_conn *c, unsigned want, void **first);
+
+/*
+ * Publish the first n slots of the last iface_conn_reserve(), each as a
+ * whole element (elem_size bytes), in one go. 0, or -EINVAL when n is more
+ * than was reserved.
+ */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_conn_commit(struct iface_conn *c, unsigned n);
 
 /*
- * Close c gracefully: BYE with code and text, then on_disconnect (with that
- * reason) and the free happen at the end of the current dispatch, so this is
- * safe inside any callback. Messages still in c's incoming ring are dropped.
+ * Close c gracefully: BYE with code (0: IFACE_R_CLOSED) and text, then
+ * on_disconnect (with that reason) and the free happen at the end of the
+ * current dispatch, so this is safe inside any callback. Messages still in
+ * c's incoming ring are dropped. Closing a closed conn does nothing.
  */
 MEMENPSF_API void iface_conn_close(struct iface_conn *c, uint32_t code,
 				   const char *text);
 
-/* Server-unique id of c (also given to the client in WELCOME), the peer's
- * credentials at connect time, counters, geometry, user pointer. */
+/* Server-unique id of c, from 1; the client learns the same id in WELCOME
+ * (iface_client_id). */
 MEMENPSF_API uint64_t iface_conn_id(const struct iface_conn *c);
+
+/* The client's pid and uid as the kernel recorded them when it connected
+ * (SO_PEERCRED); 0 when the kernel could not tell. */
 MEMENPSF_API pid_t iface_conn_pid(const struct iface_conn *c);
 MEMENPSF_API uid_t iface_conn_uid(const struct iface_conn *c);
+
+/* Copy the client's pid, uid and gid at connect time (SO_PEERCRED) into
+ * *out. */
 MEMENPSF_API void iface_conn_cred(const struct iface_conn *c,
 				  struct iface_cred *out);
+
+/* Copy c's counters, seen from the server (tx: toward the client), into
+ * *out. Valid in on_disconnect too, for the final figures. */
 MEMENPSF_API void iface_conn_stats(const struct iface_conn *c,
 				   struct iface_stats *out);
+
+/* Element size of c's rings (the server's elem_size), and the distance
+ * between two slots' payloads for iface_conn_reserve. */
 MEMENPSF_API uint32_t iface_conn_elem_size(const struct iface_conn *c);
 MEMENPSF_API uint32_t iface_conn_stride(const struct iface_conn *c);
+
+/* An application pointer kept with c (NULL at first), for per-client
+ * state; free what it points to in on_disconnect. */
 MEMENPSF_API void iface_conn_set_user(struct iface_conn *c, void *user);
 MEMENPSF_API void *iface_conn_user(const struct iface_conn *c);
+
+/* The server c belongs to (e.g. to broadcast from inside a callback).
+ * Never NULL. */
 MEMENPSF_API struct iface_server *iface_conn_server(const struct iface_conn *c);
 
 /* ---- client ----------------------------------------------------------------- */
@@ -335,73 +379,118 @@ int iface_client_connect(struct iface_client **out,
  * still readable by it. NULL is ignored. Not from inside a callback. */
 MEMENPSF_API void iface_client_close(struct iface_client *c);
 
-/* Geometry learnt in WELCOME. */
+/* Geometry learnt in WELCOME: element (slot payload) size, ring capacity,
+ * and the distance between two slots' payloads for reserve / peek. */
 MEMENPSF_API uint32_t iface_client_elem_size(const struct iface_client *c);
 MEMENPSF_API uint32_t iface_client_capacity(const struct iface_client *c);
 MEMENPSF_API uint32_t iface_client_stride(const struct iface_client *c);
+
+/* The id the server gave this connection in WELCOME (its iface_conn_id),
+ * e.g. to match log lines of both sides. */
 MEMENPSF_API uint64_t iface_client_id(const struct iface_client *c);
+
+/* Copy the client's counters (tx: toward the server) into *out. Never
+ * fails. */
 MEMENPSF_API void iface_client_stats(const struct iface_client *c,
 				     struct iface_stats *out);
 
-/* Why the connection ended (code IFACE_R_NONE while it is up). */
+/* Copy why the connection ended into *out: the server's BYE reason, or
+ * IFACE_R_HANGUP / IFACE_R_PROTOCOL; code IFACE_R_NONE while it is up. */
 MEMENPSF_API void iface_client_reason(const struct iface_client *c,
 				      struct iface_reason *out);
 
 /*
- * Sending. Non-blocking forms return -EAGAIN on a full ring (or drop per
- * policy); the _wait forms block at most timeout_ms. All return -EPIPE once
- * the server is known to be gone: non-blocking calls check the control
- * socket on every 64th call and when the ring is full (at most once per
- * 50 us, so a caller spinning on a full ring makes no system call per
- * try), blocking calls at once.
+ * Send one byte message of len (0..elem_size) bytes. 0, -EAGAIN (ring full;
+ * IFACE_FULL_DROP: 0, dropped and counted), -EMSGSIZE, -EPIPE once the
+ * server is known to be gone: the control socket is checked every 64th call
+ * and when the ring is full (at most once per 50 us). Never blocks.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_send(struct iface_client *c, const void *buf, size_t len);
+
+/* As iface_client_send, but wait at most timeout_ms for room: 0,
+ * -ETIMEDOUT, -EPIPE (at once when the server hangs up), -EMSGSIZE. */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_send_wait(struct iface_client *c, const void *buf,
 			   size_t len, int timeout_ms);
+
+/* Send up to n whole elements (elem_size bytes each, packed), publishing
+ * once. Returns how many (1..n), -EAGAIN when none fit (IFACE_FULL_DROP:
+ * n, the rest dropped and counted), -EINVAL (n == 0), -EPIPE. */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_send_n(struct iface_client *c, const void *elems, unsigned n);
+
+/* Zero-copy send: reserve up to want contiguous free slots (slot k at
+ * *first + k * iface_client_stride(c)). Returns how many, -EAGAIN, -EPIPE,
+ * -EINVAL. Nothing is visible until iface_client_commit(). */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_reserve(struct iface_client *c, unsigned want, void **first);
+
+/* Publish the first n reserved slots as whole elements, in one go. 0, or
+ * -EINVAL when n is more than was reserved. */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_commit(struct iface_client *c, unsigned n);
 
 /*
- * Receiving (when not using on_message). recv copies one byte message and
- * returns its length (-EMSGSIZE if cap is too small; it stays queued);
- * recv_n copies up to n whole elements and returns how many; peek / release
- * are zero-copy as ipcq_peek / ipcq_release. An empty ring gives -EAGAIN, or
- * -EPIPE once the server is gone and everything it published was read.
+ * Receive one byte message into buf (when not using on_message). Returns its
+ * length, -EMSGSIZE when cap is too small (it stays queued), -EAGAIN when
+ * the ring is empty, -EPIPE once the server is gone and everything it
+ * published was read, -EBADMSG (a corrupt ring). Never blocks.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 ssize_t iface_client_recv(struct iface_client *c, void *buf, size_t cap);
+
+/* As iface_client_recv, but wait at most timeout_ms for a message:
+ * its length, -ETIMEDOUT, -EPIPE, -EMSGSIZE. */
 MEMENPSF_API MEMENPSF_MUST_USE
 ssize_t iface_client_recv_wait(struct iface_client *c, void *buf, size_t cap,
 			       int timeout_ms);
+
+/* Receive up to n whole elements into elems (elem_size apart; shorter byte
+ * messages zero-padded), releasing once. Returns how many (1..n), -EAGAIN,
+ * -EPIPE, -EINVAL (n == 0). Never blocks. */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_recv_n(struct iface_client *c, void *elems, unsigned n);
+
+/* Zero-copy receive: look at up to want published messages lying
+ * contiguously (as ipcq_peek; lens gets each length when not NULL). Returns
+ * how many, -EAGAIN, -EPIPE. They stay in the ring until release. */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_peek(struct iface_client *c, unsigned want,
 		      const void **first, uint32_t *lens);
+
+/* Give the first n peeked messages back to the server's ring. 0, or
+ * -EINVAL when n is more than was peeked. */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_release(struct iface_client *c, unsigned n);
 
-/* Block until a message can be received (0), -ETIMEDOUT, -EPIPE. */
+/* Block at most timeout_ms until a message can be received: 0,
+ * -ETIMEDOUT, -EPIPE (the server is gone and its ring is empty). */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_wait(struct iface_client *c, int timeout_ms);
 
-/* Event loop, as for the server: one pollable fd (owned by c), dispatch
- * (on_message batches, on_disconnect; returns events and messages handled,
- * 0 only when timeout_ms ran out idle, -ECANCELED after stop, -EPIPE once
- * the server is gone and on_disconnect was called),
- * run (until stop or the server is gone: 0 or -EPIPE), stop
- * (async-signal-safe). */
+/* One pollable descriptor (an epoll set, owned by c) for callers with their
+ * own loop: when it is readable, call iface_client_dispatch(c, 0). It is
+ * readable right after connect, so the first dispatch comes before a sleep. */
 MEMENPSF_API int iface_client_fd(const struct iface_client *c);
+
+/*
+ * Deliver what came (on_message, in batches), notice the server's end
+ * (on_disconnect, once, after every message it published); wait at most
+ * timeout_ms. Returns events and messages handled (0 only when timeout_ms
+ * ran out idle), -ECANCELED after iface_client_stop(), -EPIPE once the
+ * server is gone and on_disconnect was called.
+ */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_dispatch(struct iface_client *c, int timeout_ms);
+
+/* Dispatch until iface_client_stop() (returns 0) or until the server is
+ * gone (-EPIPE, after on_disconnect); another -errno on failure. */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_run(struct iface_client *c);
+
+/* Make run() return 0 / dispatch() return -ECANCELED soon. Async-signal-
+ * safe; callable from any thread or a signal handler. */
 MEMENPSF_API void iface_client_stop(struct iface_client *c);
 
 /* ---- typed channels ------------------------------------------------------
