@@ -14,6 +14,7 @@
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,34 @@ static const struct scase scases[] = {
 #define CH_BAD 12
 #define CH_EXTRA 13
 
+/* This process's end of the socket pair: its hang-up means the peer died,
+ * which a spinning side must notice (it never blocks). */
+static int peer_sock = -1;
+
+static int peer_gone(void)
+{
+	struct pollfd p = { .fd = peer_sock, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) > 0 &&
+	       (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL));
+}
+
+/* PX_SPIN that gives -EPIPE once the peer is gone. */
+#define SPIN(expr)                                                             \
+	({                                                                     \
+		long r_;                                                       \
+		unsigned n_ = 0;                                               \
+		while ((r_ = (long)(expr)) == -EAGAIN)                         \
+			if ((++n_ & 1023) == 0) {                              \
+				sched_yield();                                 \
+				if (peer_gone()) {                             \
+					r_ = -EPIPE;                           \
+					break;                                 \
+				}                                              \
+			}                                                      \
+		r_;                                                            \
+	})
+
 static uint32_t rnd(uint64_t *s)
 {
 	/* xorshift64: cheap and the same in both processes for one seed */
@@ -119,10 +148,10 @@ static int consume(struct ipcq *q, const struct scase *c)
 
 		switch (c->mode) {
 		case M_SPIN:
-			r = PX_SPIN(ipcq_pop(q, buf));
+			r = SPIN(ipcq_pop(q, buf));
 			break;
 		case M_BATCH:
-			r = n = PX_SPIN(ipcq_pop_n(q, buf, batch_of(&s, c->n - got)));
+			r = n = SPIN(ipcq_pop_n(q, buf, batch_of(&s, c->n - got)));
 			break;
 		case M_BLOCK:
 		case M_SLEEP:
@@ -132,7 +161,7 @@ static int consume(struct ipcq *q, const struct scase *c)
 			const void *f;
 			unsigned keep;
 
-			r = n = PX_SPIN(ipcq_peek(q, batch_of(&s, c->n - got),
+			r = n = SPIN(ipcq_peek(q, batch_of(&s, c->n - got),
 						  &f, NULL));
 			if (n <= 0)
 				break;
@@ -188,7 +217,7 @@ static int consume(struct ipcq *q, const struct scase *c)
 	return 0;
 }
 
-static void produce(struct ipcq *p, const struct scase *c)
+static void produce(struct ipcq *p, const struct scase *c, pid_t pid)
 {
 	size_t es = c->elem;
 	uint8_t *buf = malloc(es * MAXB);
@@ -206,13 +235,13 @@ static void produce(struct ipcq *p, const struct scase *c)
 		switch (c->mode) {
 		case M_SPIN:
 			px_fill(buf, es, sent);
-			r = PX_SPIN(ipcq_push(p, buf));
+			r = SPIN(ipcq_push(p, buf));
 			break;
 		case M_BATCH:
 			b = batch_of(&s, c->n - sent);
 			for (unsigned k = 0; k < b; k++)
 				px_fill(buf + k * es, es, sent + k);
-			r = n = PX_SPIN(ipcq_push_n(p, buf, b));
+			r = n = SPIN(ipcq_push_n(p, buf, b));
 			break;
 		case M_BLOCK:
 		case M_SLEEP:
@@ -220,8 +249,9 @@ static void produce(struct ipcq *p, const struct scase *c)
 			r = ipcq_push_wait(p, buf, TMO);
 			break;
 		case M_ZC:
-			r = PX_SPIN(ipcq_reserve(p, batch_of(&s, c->n - sent), &f));
-			ck_assert_int_gt(r, 0);
+			r = SPIN(ipcq_reserve(p, batch_of(&s, c->n - sent), &f));
+			if (r <= 0)
+				break;
 			for (long k = 0; k < r; k++)
 				px_fill((uint8_t *)f + (size_t)k * ipcq_stride(p),
 					es, sent + (uint64_t)k);
@@ -235,7 +265,8 @@ static void produce(struct ipcq *p, const struct scase *c)
 			break;
 		}
 		ck_assert_msg(r >= 0, "%s: producer call failed at %" PRIu64
-			      ": %ld", c->name, sent, r);
+			      ": %ld (consumer exit status %d)", c->name, sent,
+			      r, r == -EPIPE ? tu_wait(pid) : -1);
 		sent += (uint64_t)n;
 	}
 	free(buf);
@@ -274,14 +305,16 @@ START_TEST(test_stress)
 			_exit(CH_SETUP);
 		ipcq_close(p); /* the child keeps only its own side */
 		ipcq_set_peer_fd(q, sv[1]);
+		peer_sock = sv[1];
 		r = consume(q, c);
 		ipcq_close(q);
 		_exit(r);
 	}
 	close(sv[1]);
 	ipcq_set_peer_fd(p, sv[0]);
+	peer_sock = sv[0];
 	t0 = now_us();
-	produce(p, c);
+	produce(p, c, pid);
 	st = tu_wait(pid);
 	us = now_us() - t0;
 	ck_assert_msg(st == 0, "%s: consumer exited with %d", c->name, st);
