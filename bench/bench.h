@@ -121,7 +121,7 @@ uint64_t stats_quantile(const uint64_t *v, uint64_t n, double q);
 
 /* The median of each figure of runs[0..n-1] (n >= 1, one case run n times)
  * into out: the lower middle value when n is even. A case skipped or not
- * measured in runs[0] stays so. */
+ * measured in runs[0] stays so; a case failed in any run is that run. */
 struct case_result;
 void stats_median_case(struct case_result *out,
 		       const struct case_result *runs, unsigned n);
@@ -188,6 +188,7 @@ struct case_result {
 	const struct transport *t;
 	size_t size;
 	int skipped;
+	int failed;   /* the case failed (why says how; details on stderr) */
 	char why[128];
 	int has_rtt, has_tput, has_idle;
 	struct rtt_stats rtt;
@@ -198,7 +199,7 @@ struct case_result {
 /* Fork + exec both sides of one case and collect their results.
  * idle: also measure the idle consumer (transports with T_IDLE).
  * 0, 1 when the case does not apply (no row), or -1 after printing why
- * the case failed. */
+ * the case failed (out->failed set, out->why in short). */
 int run_case(const struct opts *o, const struct transport *t, size_t size,
 	     const int cpus[2], int idle, struct case_result *out);
 /* Pick two CPUs to pin to: 0 and fills cpus, or -1 (fewer than two). */

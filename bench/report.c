@@ -15,7 +15,7 @@ const struct case_result *report_find(const struct case_result *r, unsigned n,
 	unsigned i;
 
 	for (i = 0; i < n; i++)
-		if (!r[i].skipped && r[i].size == size &&
+		if (!r[i].skipped && !r[i].failed && r[i].size == size &&
 		    strcmp(r[i].t->name, name) == 0)
 			return &r[i];
 	return NULL;
@@ -144,9 +144,9 @@ void report_md(const struct opts *o, const struct machine *m, int pinned,
 		const char *fname = floor_of(c->t);
 
 		fmt_size(sz, sizeof(sz), c->size);
-		if (c->skipped) {
-			printf("| %s | %s | skipped: %s ||||||||\n", c->t->name,
-			       sz, c->why);
+		if (c->skipped || c->failed) {
+			printf("| %s | %s | %s: %s ||||||||\n", c->t->name, sz,
+			       c->failed ? "**FAILED**" : "skipped", c->why);
 			continue;
 		}
 		if (fname)
@@ -188,7 +188,7 @@ void report_csv(const struct case_result *r, unsigned n)
 	unsigned i;
 
 	printf("transport,size,rtt_p50_ns,rtt_p99_ns,rtt_p999_ns,rtt_max_ns,"
-	       "rtt_samples,msgs_per_s,mb_per_s,idle_cpu_pct,skipped\n");
+	       "rtt_samples,msgs_per_s,mb_per_s,idle_cpu_pct,skipped,failed\n");
 	for (i = 0; i < n; i++) {
 		const struct case_result *c = &r[i];
 
@@ -210,7 +210,8 @@ void report_csv(const struct case_result *r, unsigned n)
 			printf("%.3f,", c->idle_cpu_pct);
 		else
 			printf(",");
-		printf("%s\n", c->skipped ? c->why : "");
+		printf("%s,%s\n", c->skipped ? c->why : "",
+		       c->failed ? c->why : "");
 	}
 }
 
@@ -265,6 +266,11 @@ void report_json(const struct case_result *r, unsigned n)
 		json_double("idle_cpu_pct", c->has_idle, c->idle_cpu_pct, 3);
 		printf(", \"skipped\": ");
 		if (c->skipped)
+			json_string(c->why);
+		else
+			printf("null");
+		printf(", \"failed\": ");
+		if (c->failed)
 			json_string(c->why);
 		else
 			printf("null");
@@ -328,6 +334,24 @@ static double ratio_at(const struct case_result *r, unsigned n,
 		       a->msgs_per_s / b->msgs_per_s : 0;
 }
 
+/* A failed row the target needed (its own row, or the row it is compared
+ * with when its own was run), or NULL. */
+static const struct case_result *failed_row(const struct case_result *r,
+					    unsigned n, const struct target *t)
+{
+	unsigned j, have_a = 0;
+
+	for (j = 0; j < n; j++)
+		have_a |= strcmp(r[j].t->name, t->a) == 0 &&
+			  (!t->size || r[j].size == t->size);
+	for (j = 0; have_a && j < n; j++)
+		if (r[j].failed && (!t->size || r[j].size == t->size) &&
+		    (strcmp(r[j].t->name, t->a) == 0 ||
+		     strcmp(r[j].t->name, t->b) == 0))
+			return &r[j];
+	return NULL;
+}
+
 int report_targets(const struct case_result *r, unsigned n, int print)
 {
 	unsigned i, j;
@@ -345,7 +369,8 @@ int report_targets(const struct case_result *r, unsigned n, int print)
 		for (j = 0; j < n; j++) {
 			double q;
 
-			if (r[j].skipped || strcmp(r[j].t->name, t->a) ||
+			if (r[j].skipped || r[j].failed ||
+			    strcmp(r[j].t->name, t->a) ||
 			    (t->size && r[j].size != t->size))
 				continue;
 			q = ratio_at(r, n, t, r[j].size);
@@ -358,7 +383,13 @@ int report_targets(const struct case_result *r, unsigned n, int print)
 			}
 		}
 		if (!worst_size) {
-			if (print)
+			const struct case_result *f = failed_row(r, n, t);
+
+			missed += f != NULL;
+			if (print && f)
+				printf("- MISS %s: %s %zu B failed\n", t->text,
+				       f->t->name, f->size);
+			else if (print)
 				printf("- n/a  %s (not measured in this run)\n",
 				       t->text);
 			continue;

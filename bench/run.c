@@ -88,6 +88,8 @@ int run_case(const struct opts *o, const struct transport *t, size_t size,
 	if (e < 0) {
 		fprintf(stderr, "memenpsf-bench: %s %zu B: setup: %s\n",
 			t->name, size, strerror(-e));
+		out->failed = 1;
+		snprintf(out->why, sizeof(out->why), "setup: %s", strerror(-e));
 		return -1;
 	}
 	if (pipe2(res, O_CLOEXEC) < 0) {
@@ -145,6 +147,10 @@ int run_case(const struct opts *o, const struct transport *t, size_t size,
 			fprintf(stderr,
 				"memenpsf-bench: %s %zu B: side %c failed (%s)\n",
 				t->name, size, j ? 'B' : 'A', why);
+			if (!failed)
+				snprintf(out->why, sizeof(out->why),
+					 "side %c failed (%s)", j ? 'B' : 'A',
+					 why);
 			failed = 1;
 			/* the other side may wait forever on a dead peer */
 			if (pid[1 - j] > 0)
@@ -156,10 +162,16 @@ int run_case(const struct opts *o, const struct transport *t, size_t size,
 	if (read_results(res[0], out, size) < 0) {
 		fprintf(stderr, "memenpsf-bench: %s %zu B: a side sent no result\n",
 			t->name, size);
+		snprintf(out->why, sizeof(out->why), "a side sent no result");
 		goto err;
 	}
 	ret = 0;
 err:
+	if (ret < 0) {
+		out->failed = 1;
+		if (!out->why[0])
+			snprintf(out->why, sizeof(out->why), "failed to start");
+	}
 	for (i = 0; i < 2; i++)
 		if (pid[i] > 0) {
 			kill(pid[i], SIGKILL);

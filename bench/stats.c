@@ -70,11 +70,16 @@ void stats_median_case(struct case_result *out, const struct case_result *runs,
 	double d[4][BENCH_MAX_REPEAT];
 	unsigned i;
 
-	*out = runs[0];
-	if (n <= 1 || out->skipped)
-		return;
 	if (n > BENCH_MAX_REPEAT)
 		n = BENCH_MAX_REPEAT;
+	*out = runs[0];
+	for (i = 0; i < n; i++)
+		if (runs[i].failed) {
+			*out = runs[i];
+			return;
+		}
+	if (n <= 1 || out->skipped)
+		return;
 	for (i = 0; i < n; i++) {
 		u[0][i] = runs[i].rtt.p50;
 		u[1][i] = runs[i].rtt.p99;

@@ -196,6 +196,11 @@ START_TEST(targets_pass_and_miss)
 	ck_assert_int_eq(report_targets(r, 6, 0), 3);
 	r[2].idle_cpu_pct = 0.2;
 	ck_assert_int_eq(report_targets(r, 6, 0), 2);
+
+	/* a failed row misses the targets that need it; it is not found */
+	r[3].failed = 1; /* ipcq-spin 4 KiB: the 4 KiB and zero-copy targets */
+	ck_assert_int_eq(report_targets(r, 6, 0), 4);
+	ck_assert_ptr_null(report_find(r, 6, "ipcq-spin", 4096));
 }
 END_TEST
 
@@ -367,6 +372,7 @@ START_TEST(run_json)
 	ck_assert_uint_eq(count_of(o.out, "{\"transport\""), 5);
 	ck_assert_double_gt(json_value(o.out, "floor-line", 64, "rtt_p50_ns"), 0);
 	ck_assert_double_eq(json_value(o.out, "floor-line", 64, "msgs_per_s"), -1);
+	ck_assert_double_eq(json_value(o.out, "pipe", 64, "failed"), -1);
 	ck_assert_double_eq(json_value(o.out, "floor-line", 4096, "rtt_p50_ns"), -2);
 	ck_assert_double_gt(json_value(o.out, "pipe", 4096, "msgs_per_s"), 0);
 	ck_assert_double_gt(json_value(o.out, "unix-stream", 4096, "mb_per_s"), 0);
@@ -558,12 +564,18 @@ START_TEST(run_corrupt_fails)
 			       ts[_i], NULL };
 	struct output o;
 
+	char row[64];
+
 	run_bench(args, &o);
 	ck_assert_int_eq(o.status, 1);
 	ck_assert_msg(strstr(o.err, "bad message: expected seq 40, got seq 40 "
 				    "with a bad checksum"),
 		      "%s", o.err);
-	ck_assert_str_eq(o.out, "");
+	ck_assert_ptr_nonnull(strstr(o.err, "1 case failed (see above): the "
+					    "run failed"));
+	/* the table still comes, with the case marked */
+	snprintf(row, sizeof(row), "| %s | 64 B | **FAILED**: side ", ts[_i]);
+	ck_assert_msg(strstr(o.out, row), "%s", o.out);
 	output_free(&o);
 }
 END_TEST
