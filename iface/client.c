@@ -97,6 +97,14 @@ static int refused(const struct wire_msg *m, struct iface_reason *why)
 							: -ECONNREFUSED;
 }
 
+static int typed(const uint8_t *id)
+{
+	for (int i = 0; i < IPCQ_TYPE_ID_SIZE; i++)
+		if (id[i])
+			return 1;
+	return 0;
+}
+
 /* Attach both rings from WELCOME's six fds (always consumed). */
 static int attach(struct iface_client *c, int fds[2 * IPCQ_NFDS],
 		  const struct wire_welcome *w, struct iface_reason *why)
@@ -104,7 +112,10 @@ static int attach(struct iface_client *c, int fds[2 * IPCQ_NFDS],
 	struct ipcq_expect e = { .elem_size = w->elem_size };
 	int r;
 
-	if (w->flags & WIRE_WELCOME_TYPED)
+	/* the rings must hold what we demanded, whatever WELCOME claims */
+	if (typed(c->cfg.type_id))
+		e.type_id = c->cfg.type_id;
+	else if (w->flags & WIRE_WELCOME_TYPED)
 		e.type_id = w->type_id;
 	r = ipcq_attach(&c->ch.tx, fds, IPCQ_PRODUCER, &e);
 	if (r < 0) {
@@ -116,7 +127,9 @@ static int attach(struct iface_client *c, int fds[2 * IPCQ_NFDS],
 	if (r < 0)
 		goto err;
 	if (ipcq_capacity(c->ch.tx) != w->capacity_c2s ||
-	    ipcq_capacity(c->ch.rx) != w->capacity_s2c) {
+	    ipcq_capacity(c->ch.rx) != w->capacity_s2c ||
+	    ipcq_capacity(c->ch.tx) < c->cfg.min_capacity ||
+	    ipcq_capacity(c->ch.rx) < c->cfg.min_capacity) {
 		r = -EPROTO;
 		goto err;
 	}
@@ -160,11 +173,10 @@ static int handshake(struct iface_client *c, const struct deadline *d,
 
 	j.elem_size = cfg->elem_size;
 	j.min_capacity = cfg->min_capacity;
-	for (int i = 0; i < IPCQ_TYPE_ID_SIZE; i++)
-		if (cfg->type_id[i])
-			j.flags |= WIRE_JOIN_TYPED;
-	if (j.flags & WIRE_JOIN_TYPED)
+	if (typed(cfg->type_id)) {
+		j.flags |= WIRE_JOIN_TYPED;
 		memcpy(j.type_id, cfg->type_id, IPCQ_TYPE_ID_SIZE);
+	}
 	randombytes_buf(j.nonce, sizeof(j.nonce));
 	n = wire_encode_join(buf, sizeof(buf), &j);
 	if (n < 0)
