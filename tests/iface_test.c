@@ -1360,6 +1360,189 @@ START_TEST(test_left_in_ring_to_client)
 }
 END_TEST
 
+/* ---- closing from inside the callbacks ----------------------------------------- */
+
+enum cb_mode { CB_REFUSE, CB_CLOSE_IN_CONNECT, CB_GREET, CB_CLOSE_IN_MESSAGE };
+
+static enum cb_mode g_cbmode;
+static unsigned g_cb_msgs, g_cb_after_close, g_cb_disc;
+static int g_cb_closed;
+static struct iface_reason g_cb_why;
+
+static int cb_connect(struct iface_conn *c, void *user)
+{
+	struct tmsg m;
+
+	(void)user;
+	switch (g_cbmode) {
+	case CB_REFUSE:
+		return -1;
+	case CB_CLOSE_IN_CONNECT:
+		iface_conn_close(c, IFACE_R_DENIED, "not today");
+		return 0;
+	case CB_GREET:
+		tmsg_fill(&m, 0, TM_REP, 42, 42);
+		return iface_conn_send(c, &m, sizeof(m)) == 0 ? 0 : -1;
+	default:
+		return 0;
+	}
+}
+
+static void cb_message(struct iface_conn *c, const struct iface_msg *msgs,
+		       unsigned n, void *user)
+{
+	(void)msgs;
+	(void)user;
+	if (g_cb_closed) {
+		g_cb_after_close++; /* a call after the close */
+		return;
+	}
+	for (unsigned i = 0; i < n && !g_cb_closed; i++) {
+		if (++g_cb_msgs == 10) {
+			iface_conn_close(c, IFACE_R_DENIED, "enough");
+			g_cb_closed = 1;
+		}
+	}
+}
+
+static void cb_disconnect(struct iface_conn *c, const struct iface_reason *why,
+			  void *user)
+{
+	(void)c;
+	(void)user;
+	g_cb_disc++;
+	g_cb_why = *why;
+}
+
+struct cb_result {
+	int32_t ret;
+	uint32_t code;
+	uint64_t first;
+	char text[IFACE_TEXT_MAX];
+};
+
+static struct cb_result g_cbr;
+
+static void cbr_disconnect(struct iface_client *c,
+			   const struct iface_reason *why, void *user)
+{
+	(void)c;
+	(void)user;
+	g_cbr.code = why->code;
+	memcpy(g_cbr.text, why->text, sizeof(g_cbr.text));
+}
+
+static int cb_client(enum cb_mode mode, int res_fd)
+{
+	struct iface_client_config cc = { .path = path };
+	struct iface_client *c;
+	struct iface_reason why;
+	struct tmsg m, v;
+	ssize_t r;
+
+	memset(&g_cbr, 0, sizeof(g_cbr));
+	cc.cb.on_message = wd_message;
+	cc.cb.on_disconnect = cbr_disconnect;
+	g_cbr.ret = iface_client_connect(&c, &cc, &why);
+	g_cbr.code = why.code;
+	memcpy(g_cbr.text, why.text, sizeof(g_cbr.text));
+	if (g_cbr.ret == 0 && mode == CB_GREET) {
+		r = iface_client_recv_wait(c, &m, sizeof(m), T_STALL_MS);
+		if (r > 0 && tmsg_ok(&m, (size_t)r, &v))
+			g_cbr.first = v.seq;
+		iface_client_close(c);
+	} else if (g_cbr.ret == 0) {
+		for (uint64_t i = 0; i < 100; i++) {
+			tmsg_fill(&m, 1, TM_REQ, i, 0);
+			if (iface_client_send(c, &m, sizeof(m)) != 0)
+				break;
+		}
+		g_cbr.ret = iface_client_run(c);
+		iface_client_close(c);
+	}
+	return t_write_full(res_fd, &g_cbr, sizeof(g_cbr)) ? XC_PIPE : XC_OK;
+}
+
+/*
+ * Closing from inside the callbacks. on_connect returning non-zero: the
+ * client is refused (DENIED, "refused by the server"); on_connect closing
+ * the conn: refused with the code and text it gave; on_connect sending: the
+ * client reads that message first. on_message closing after the 10th
+ * message: the client's run loop ends with -EPIPE and the code and text
+ * given, on_message is not called again (the rest of the batch it was
+ * looking at is its own business), on_disconnect exactly once with
+ * that reason. None of the refused conns gets an on_disconnect.
+ */
+START_TEST(test_close_in_callback)
+{
+	for (int mode = CB_REFUSE; mode <= CB_CLOSE_IN_MESSAGE; mode++) {
+		struct iface_server_config sc = { 0 };
+		struct iface_server *s;
+		struct cb_result res;
+		int rp[2];
+		pid_t pid;
+
+		g_cbmode = (enum cb_mode)mode;
+		g_cb_msgs = g_cb_after_close = g_cb_disc = 0;
+		g_cb_closed = 0;
+		sc.path = path;
+		sc.elem_size = T_ELEM;
+		sc.cb.on_connect = cb_connect;
+		sc.cb.on_message = cb_message;
+		sc.cb.on_disconnect = cb_disconnect;
+		ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+		t_pipe(rp);
+		pid = t_fork();
+		if (pid == 0)
+			_exit(cb_client((enum cb_mode)mode, rp[1]));
+		close(rp[1]);
+		/* the client's result comes when it is done; serve meanwhile */
+		for (;;) {
+			struct pollfd pf = { .fd = rp[0], .events = POLLIN };
+
+			if (poll(&pf, 1, 0) == 1)
+				break;
+			ck_assert_int_ge(iface_server_dispatch(s, 50), 0);
+		}
+		ck_assert_int_eq(t_read_full(rp[0], &res, sizeof(res)),
+				 (ssize_t)sizeof(res));
+		close(rp[0]);
+		ck_assert_int_eq(tu_wait(pid), XC_OK);
+		switch (mode) {
+		case CB_REFUSE:
+			ck_assert_int_eq(res.ret, -ECONNREFUSED);
+			ck_assert_uint_eq(res.code, IFACE_R_DENIED);
+			ck_assert_str_eq(res.text, "refused by the server");
+			break;
+		case CB_CLOSE_IN_CONNECT:
+			ck_assert_int_eq(res.ret, -ECONNREFUSED);
+			ck_assert_uint_eq(res.code, IFACE_R_DENIED);
+			ck_assert_str_eq(res.text, "not today");
+			break;
+		case CB_GREET:
+			ck_assert_int_eq(res.ret, 0);
+			ck_assert_uint_eq(res.first, 42);
+			break;
+		default:
+			ck_assert_int_eq(res.ret, -EPIPE);
+			ck_assert_uint_eq(res.code, IFACE_R_DENIED);
+			ck_assert_str_eq(res.text, "enough");
+			ck_assert_uint_eq(g_cb_msgs, 10);
+			ck_assert_uint_eq(g_cb_after_close, 0);
+			break;
+		}
+		/* a greeted client says BYE: let the server see it */
+		DISPATCH_UNTIL(s, iface_server_nclients(s) == 0);
+		ck_assert_uint_eq(g_cb_disc, mode >= CB_GREET ? 1 : 0);
+		if (mode == CB_CLOSE_IN_MESSAGE) {
+			ck_assert_uint_eq(g_cb_why.code, IFACE_R_DENIED);
+			ck_assert_str_eq(g_cb_why.text, "enough");
+		}
+		iface_server_destroy(s);
+	}
+}
+END_TEST
+
 /* ---- a slow client ----------------------------------------------------------------- */
 
 #define SLOW_CAP 256
@@ -1869,6 +2052,7 @@ static Suite *iface_suite(void)
 	tc = tcase("peer_dies", 30);
 	tcase_add_test(tc, test_left_in_ring_to_server);
 	tcase_add_test(tc, test_left_in_ring_to_client);
+	tcase_add_test(tc, test_close_in_callback);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("slow", 30);
