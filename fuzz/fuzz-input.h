@@ -56,7 +56,8 @@ enum fz_op {
 			 * mapping anywhere past the header (offset % size) */
 	FZ_OP_PUBLISH,  /* u8 slot, u32 len: the peer publishes slot
 			 * (head + slot) with this length and moves tail */
-	FZ_OP_PUSH,     /* ipcq_push / ipcq_send of u8 len */
+	FZ_OP_PUSH,     /* u8 v: v % 3: 0 ipcq_send of v bytes, 1 ipcq_push,
+			 * 2 ipcq_push_n of v % 64 + 1 */
 	FZ_OP_RESERVE,  /* u8 want, u8 commit: ipcq_reserve, ipcq_commit */
 	FZ_OP_CONSUME,  /* u8 n: the peer moves head on by n */
 	FZ_OP_READY,    /* ipcq_ready, ipcq_count, ipcq_free */

@@ -191,11 +191,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case FZ_OP_PUSH: {
 			size_t len = (size_t)fz_take(&in, 1);
 
-			memset(buf, (int)len, MAX_ELEM);
-			if (len & 1)
-				check_ret(ipcq_push(q, buf));
-			else
+			memset(buf, (int)len, sizeof(buf));
+			if (len % 3 == 0) {
 				check_ret(ipcq_send(q, buf, len));
+			} else if (len % 3 == 1) {
+				check_ret(ipcq_push(q, buf));
+			} else {
+				unsigned n = (unsigned)len % MAX_CAP + 1;
+
+				r = ipcq_push_n(q, buf, n);
+				check_ret(r);
+				FZ_MUST(r <= (long)n);
+			}
 			break;
 		}
 		case FZ_OP_RESERVE: {
