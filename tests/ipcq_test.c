@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1052,6 +1054,81 @@ START_TEST(test_path_refuse)
 }
 END_TEST
 
+/* ---- pre-allocation ------------------------------------------------------- */
+
+/* The memfd's pages are taken at creation (fallocate), not at first touch:
+ * its blocks already cover the whole ring. */
+START_TEST(test_prealloc_memfd)
+{
+	struct ipcq_config c = iq_cfg(4096, 256); /* about 2 MiB */
+	struct ipcq *p;
+	struct stat st;
+	int fds[IPCQ_NFDS];
+
+	ck_assert_int_eq(ipcq_create(&p, &c, IPCQ_PRODUCER), 0);
+	ck_assert_int_eq(ipcq_export(p, fds), 0);
+	ck_assert_int_eq(fstat(fds[0], &st), 0);
+	ck_assert_uint_eq((uint64_t)st.st_size,
+			  ipcq_total_of(ipcq_stride_of(4096), 256));
+	ck_assert_uint_ge((uint64_t)st.st_blocks * 512, (uint64_t)st.st_size);
+	ipcq_close(p);
+}
+END_TEST
+
+/* Child: in a mount namespace of its own, a 64 KiB tmpfs on dir; a ring
+ * that does not fit must fail at creation with -ENOSPC (not SIGBUS later)
+ * and leave nothing in dir; one that fits works. Exit 0 success, 77 when
+ * this kernel or container does not let us make the namespace. */
+static int child_full_tmpfs(int sock, void *arg)
+{
+	const char *dir = arg;
+	struct ipcq_config big = iq_cfg(1024, 1024), small = iq_cfg(8, 8);
+	struct ipcq *q = NULL;
+	char path[4096];
+	struct stat st;
+	uint64_t v = 7;
+	int r;
+
+	(void)sock;
+	if (unshare(CLONE_NEWNS) < 0 &&
+	    unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		return 77;
+	/* never let our mount reach the parent's namespace */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("ipcq-test", dir, "tmpfs", 0, "size=64k,mode=0700") < 0)
+		return 77;
+	snprintf(path, sizeof(path), "%s/ring", dir);
+	r = ipcq_create_path(&q, path, &big, IPCQ_PRODUCER, 0);
+	if (r != -ENOSPC || q)
+		return 1;
+	if (iq_count_entries(dir) != 0)
+		return 2; /* the temporary file is gone too */
+	if (ipcq_create_path(&q, path, &small, IPCQ_PRODUCER, 0) < 0)
+		return 3;
+	if (stat(path, &st) < 0 || (uint64_t)st.st_blocks * 512 < 8192)
+		return 4;
+	if (ipcq_push(q, &v) < 0)
+		return 5;
+	ipcq_close(q);
+	return 0;
+}
+
+START_TEST(test_prealloc_full_tmpfs)
+{
+	char *dir = tu_tmpdir();
+	int sock, r;
+
+	r = tu_wait(iq_fork(child_full_tmpfs, dir, &sock));
+	close(sock);
+	if (r == 77)
+		fprintf(stderr, "test_prealloc_full_tmpfs: no mount namespace "
+				"here, not tested\n");
+	else
+		ck_assert_int_eq(r, 0);
+	tu_rmtree(dir);
+}
+END_TEST
+
 #ifdef MEMENPSF_FAILPOINTS
 /* A producer that dies between publishing a slot and storing tail: the next
  * producer must not write that slot again, the consumer sees it once. */
@@ -1167,6 +1244,7 @@ static void wait_peer_asleep(struct ipcq *q)
 struct wake_arg {
 	int path;
 	char *file;
+	enum ipcq_role role; /* the child's role on a path ring; 0: producer */
 };
 
 /* Child: consumer that sleeps at once, then reports what it got. */
@@ -1192,7 +1270,7 @@ static int child_sleepy_consumer(int sock, void *arg)
 START_TEST(test_wake_consumer)
 {
 	struct ipcq_config c = iq_cfg(sizeof(struct iq_msg), 4);
-	struct wake_arg a = { _i, NULL };
+	struct wake_arg a = { _i, NULL, (enum ipcq_role)0 };
 	struct ipcq *p;
 	struct iq_msg m;
 	char *dir = NULL;
@@ -1282,7 +1360,8 @@ static int child_attach_and_hang(int sock, void *arg)
 	int r;
 
 	if (a->path)
-		r = ipcq_open_path(&q, a->file, NULL, IPCQ_PRODUCER);
+		r = ipcq_open_path(&q, a->file, NULL,
+				   a->role ? a->role : IPCQ_PRODUCER);
 	else
 		r = ipcq_accept(&q, sock, NULL, 5000);
 	if (r < 0)
@@ -1295,12 +1374,15 @@ static int child_attach_and_hang(int sock, void *arg)
 
 /* _i: 0 consumer blocked, socket peer killed; 1 producer blocked on a full
  * ring, socket peer killed; 2 consumer blocked on a path ring, producer
- * process killed. Each: -EPIPE, promptly. */
+ * process killed; 3 producer blocked on a full path ring, consumer process
+ * killed. Each: -EPIPE, promptly. */
 START_TEST(test_peer_death)
 {
 	struct ipcq_config c = iq_cfg(8, 2);
-	struct wake_arg a = { _i == 2, NULL };
-	enum ipcq_role me = _i == 1 ? IPCQ_PRODUCER : IPCQ_CONSUMER;
+	enum ipcq_role me = _i % 2 ? IPCQ_PRODUCER : IPCQ_CONSUMER;
+	struct wake_arg a = { _i >= 2, NULL,
+			      me == IPCQ_PRODUCER ? IPCQ_CONSUMER : IPCQ_PRODUCER };
+	int64_t t0;
 	struct ipcq *q;
 	uint64_t v = 0;
 	char *dir = NULL, b;
@@ -1326,7 +1408,9 @@ START_TEST(test_peer_death)
 	ck_assert_int_eq(ipcq_wait(q, 30), -ETIMEDOUT);
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 	/* not reaped yet on purpose: a zombie is gone too */
+	t0 = iq_now_ms();
 	ck_assert_int_eq(ipcq_wait(q, 10000), -EPIPE);
+	ck_assert_int_lt(iq_now_ms() - t0, 2000); /* within a poll slice or so */
 	ck_assert_int_eq(me == IPCQ_PRODUCER ? ipcq_push_wait(q, &v, -1)
 					     : ipcq_pop_wait(q, &v, -1),
 			 -EPIPE);
@@ -1534,6 +1618,11 @@ int main(void)
 	tcase_add_test(tc, test_path_refuse);
 #ifdef MEMENPSF_FAILPOINTS
 	tcase_add_test(tc, test_path_recover_publish);
+#endif
+	tc = tcase(s, "prealloc", 10);
+	tcase_add_test(tc, test_prealloc_memfd);
+	tcase_add_test(tc, test_prealloc_full_tmpfs);
+#ifdef MEMENPSF_FAILPOINTS
 	tc = tcase(s, "failpoints", 10);
 	tcase_add_loop_test(tc, test_create_failpoints, 0, 7);
 #endif
@@ -1541,7 +1630,7 @@ int main(void)
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_loop_test(tc, test_wake_consumer, 0, 2);
 	tcase_add_test(tc, test_wake_producer);
-	tcase_add_loop_test(tc, test_peer_death, 0, 3);
+	tcase_add_loop_test(tc, test_peer_death, 0, 4);
 	tcase_add_test(tc, test_arm_poll);
 	tc = tcase(s, "stress", 120);
 	tcase_add_loop_test(tc, test_stress, 0, S_COUNT);

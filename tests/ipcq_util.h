@@ -7,6 +7,7 @@
 #define MEMENPSF_IPCQ_UTIL_H
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -60,6 +61,22 @@ static inline int iq_pattern_ok(const void *p, size_t n, uint64_t seed)
 		if (b[i] != (uint8_t)(seed * 131 + i * 7 + (i >> 8)))
 			return 0;
 	return 1;
+}
+
+/* Entries in a directory other than . and .., or -1. */
+static inline int iq_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }
 
 static inline struct ipcq_config iq_cfg(uint32_t elem_size, uint32_t capacity)
