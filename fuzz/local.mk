@@ -34,3 +34,34 @@ endif
 noinst_PROGRAMS += fuzz/gen_corpus
 fuzz_gen_corpus_SOURCES = fuzz/gen_corpus.c fuzz/fuzz-input.h
 fuzz_gen_corpus_LDADD = iface/libifacewire.la queue/libipcq.la
+
+# The same targets' entry points, compiled by the ordinary build, replay the
+# committed seeds and regressions in make check (no clang needed). Each
+# target is a convenience library whose entry point gets its own name.
+if HAVE_CHECK
+FZ_REPLAY_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fuzz
+check_LTLIBRARIES += fuzz/libreplay_wire.la fuzz/libreplay_ipcq_header.la \
+	fuzz/libreplay_ipcq_ring.la
+fuzz_libreplay_wire_la_SOURCES = fuzz/fuzz_wire.c fuzz/fuzz-input.h
+fuzz_libreplay_wire_la_CFLAGS = $(FZ_REPLAY_CFLAGS) \
+	-DLLVMFuzzerTestOneInput=fz_replay_wire
+fuzz_libreplay_ipcq_header_la_SOURCES = fuzz/fuzz_ipcq_header.c \
+	fuzz/fuzz-input.h
+fuzz_libreplay_ipcq_header_la_CFLAGS = $(FZ_REPLAY_CFLAGS) \
+	-DLLVMFuzzerTestOneInput=fz_replay_ipcq_header
+fuzz_libreplay_ipcq_ring_la_SOURCES = fuzz/fuzz_ipcq_ring.c fuzz/fuzz-input.h
+fuzz_libreplay_ipcq_ring_la_CFLAGS = $(FZ_REPLAY_CFLAGS) \
+	-DLLVMFuzzerTestOneInput=fz_replay_ipcq_ring
+
+# (the binary lives in tests/ so that scripts/test counts its cases)
+check_PROGRAMS += tests/fuzz_replay_test
+TESTS += tests/fuzz_replay_test
+tests_fuzz_replay_test_SOURCES = fuzz/replay_test.c fuzz/fuzz-input.h
+tests_fuzz_replay_test_CFLAGS = $(FZ_REPLAY_CFLAGS) \
+	-DFUZZ_SRCDIR='"$(abs_top_srcdir)"'
+# -static: the queue targets call libipcq's hidden checks
+tests_fuzz_replay_test_LDFLAGS = $(AM_LDFLAGS) -static
+tests_fuzz_replay_test_LDADD = fuzz/libreplay_wire.la \
+	fuzz/libreplay_ipcq_header.la fuzz/libreplay_ipcq_ring.la \
+	iface/libifacewire.la queue/libipcq.la $(TEST_LIBS)
+endif
