@@ -2,8 +2,7 @@
 /*
  * Helpers of the crash, hostile-peer and stress suites of libipcq
  * (tests/ipcq-extra.mk): payloads of any size that check themselves, the
- * other side of a ring in a forked child, and a look at the shared mapping
- * the way a peer process sees it. Header-only, static inline.
+ * other side of a ring in a forked child. Header-only, static inline.
  */
 #ifndef MEMENPSF_IPCQ_EXTRA_H
 #define MEMENPSF_IPCQ_EXTRA_H
@@ -15,7 +14,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <memenpsf/ipcq.h>
@@ -123,24 +121,6 @@ static inline int px_attach(struct ipcq **out, const struct ipcq *q,
 		}
 	}
 	return ipcq_attach(out, fds, role, NULL);
-}
-
-/* Our own read-write mapping of a memfd ring, as a peer (or an attacker)
- * holding the memfd has it. Unmap with munmap(p, *len). */
-static inline void *px_map(const struct ipcq *q, size_t *len)
-{
-	int fds[IPCQ_NFDS];
-	off_t size;
-	void *p;
-
-	ck_assert_int_eq(ipcq_export(q, fds), 0);
-	size = lseek(fds[0], 0, SEEK_END);
-	ck_assert_int_gt(size, 0);
-	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 fds[0], 0);
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	*len = (size_t)size;
-	return p;
 }
 
 /* Retry a non-blocking call while it says -EAGAIN, yielding now and then so
