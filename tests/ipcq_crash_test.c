@@ -14,9 +14,9 @@
  *     held, and a retry works; a peer blocked in a wait sees -EPIPE (or the
  *     data, when it was published before the death).
  *
- * Producer crashes run on memfd rings (the child attaches from the inherited
- * descriptors) and on path rings; consumer crashes on path rings, which the
- * parent reopens as the consumer after the death. Every element carries its
+ * Producer and consumer crashes run on memfd rings (the child attaches from
+ * the inherited descriptors, and so does the parent's next consumer) and on
+ * path rings (reopened by path, the dead holder's role taken over). Every element carries its
  * number and a checksum (tests/ipcq_extra.h): no torn element may show.
  *
  * Without --enable-failpoints the binary skips (exit 77) and says why.
@@ -322,7 +322,8 @@ static const struct ccase ccases[] = {
 #define NCCASES (int)(sizeof(ccases) / sizeof(ccases[0]))
 #define FILLED (PRE + BATCH + 1) /* elements in the ring before the child */
 
-static void consumer_child(const char *path, const struct ccase *c)
+static void consumer_child(struct ipcq *p, const char *path,
+			   const struct ccase *c)
 {
 	uint8_t buf[BATCH * ELEM];
 	const void *first;
@@ -330,7 +331,9 @@ static void consumer_child(const char *path, const struct ccase *c)
 	unsigned k;
 	int r;
 
-	if (ipcq_open_path(&q, path, NULL, IPCQ_CONSUMER) < 0)
+	r = path ? ipcq_open_path(&q, path, NULL, IPCQ_CONSUMER)
+		 : px_attach(&q, p, IPCQ_CONSUMER);
+	if (r < 0)
 		_exit(CH_SETUP);
 	for (k = 0; k < PRE; k++)
 		if (ipcq_pop(q, buf) != 0 || !px_ok(buf, ELEM, k))
@@ -364,27 +367,35 @@ static void consumer_child(const char *path, const struct ccase *c)
 }
 
 /*
- * _i = case * 2 + first. The parent is the producer of a path ring; the
- * child consumes PRE elements, then dies in the armed call; the parent
- * reopens the ring as the consumer and checks where it resumes.
+ * _i = case * 4 + first * 2 + vehicle (0 memfd, 1 path). The parent is the
+ * producer; the child consumes PRE elements, then dies in the armed call;
+ * the parent attaches (memfd: from its descriptors) or reopens (path) the
+ * ring as the consumer and checks where it resumes.
  */
 START_TEST(test_consumer_dies)
 {
-	const struct ccase *c = &ccases[_i / 2];
-	uint64_t first = firsts[_i % 2];
+	const struct ccase *c = &ccases[_i / 4];
+	uint64_t first = firsts[(_i / 2) % 2];
+	int by_path = _i % 2;
 	struct ipcq_config cfg = px_cfg(ELEM, CAP, first);
 	unsigned to_end = CAP - (unsigned)((first + PRE) & (CAP - 1));
 	unsigned n = c->op == C_POP_N ? BATCH
 		   : c->op == C_PEEK ? (to_end < BATCH ? to_end : BATCH) : 1;
 	unsigned gone = c->gone == ALL ? n : (unsigned)c->gone;
 	uint8_t buf[ELEM];
-	char *dir, *path = ring_path(&dir);
+	char *dir = NULL, *path = NULL;
 	struct ipcq *p, *q;
 	uint64_t seq;
 	pid_t pid;
 	int st;
 
-	ck_assert_int_eq(ipcq_create_path(&p, path, &cfg, IPCQ_PRODUCER, 0), 0);
+	if (by_path) {
+		path = ring_path(&dir);
+		ck_assert_int_eq(ipcq_create_path(&p, path, &cfg, IPCQ_PRODUCER,
+						  0), 0);
+	} else {
+		ck_assert_int_eq(ipcq_create(&p, &cfg, IPCQ_PRODUCER), 0);
+	}
 	for (seq = 0; seq < FILLED; seq++) {
 		px_fill(buf, ELEM, seq);
 		ck_assert_int_eq(ipcq_push(p, buf), 0);
@@ -392,7 +403,7 @@ START_TEST(test_consumer_dies)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		consumer_child(path, c);
+		consumer_child(p, path, c);
 	st = tu_wait(pid);
 	ck_assert_msg(dead_status(st, c->action),
 		      "%s=%s: child ended with %d", c->fp, c->action, st);
@@ -400,16 +411,21 @@ START_TEST(test_consumer_dies)
 	/* the producer sees the space the child released, no more */
 	ck_assert_uint_eq(ipcq_count(p), FILLED - PRE - gone);
 	/* the dead consumer's role is free; we resume where it released */
-	ck_assert_int_eq(ipcq_open_path(&q, path, NULL, IPCQ_CONSUMER), 0);
+	if (by_path)
+		ck_assert_int_eq(ipcq_open_path(&q, path, NULL, IPCQ_CONSUMER), 0);
+	else
+		ck_assert_int_eq(px_attach(&q, p, IPCQ_CONSUMER), 0);
 	ck_assert_uint_eq(ipcq_count(q), FILLED - PRE - gone);
 	ck_assert_uint_eq(drain_check(q, PRE + gone), FILLED);
 	seq = full_lap(p, q, FILLED);
 	seq = full_lap(p, q, seq);
 	ipcq_close(q);
 	ipcq_close(p);
-	ck_assert_int_eq(strays(dir), 0);
-	tu_rmtree(dir);
-	free(path);
+	if (by_path) {
+		ck_assert_int_eq(strays(dir), 0);
+		tu_rmtree(dir);
+		free(path);
+	}
 }
 END_TEST
 
@@ -897,7 +913,7 @@ static Suite *crash_suite(void)
 	tc = tcase(s, "producer", 30);
 	tcase_add_loop_test(tc, test_producer_dies, 0, NPCASES * 4);
 	tc = tcase(s, "consumer", 30);
-	tcase_add_loop_test(tc, test_consumer_dies, 0, NCCASES * 2);
+	tcase_add_loop_test(tc, test_consumer_dies, 0, NCCASES * 4);
 	tc = tcase(s, "blocked", 30);
 	tcase_add_loop_test(tc, test_blocked_peer_dies, 0, NBCASES);
 	tc = tcase(s, "setup", 30);
