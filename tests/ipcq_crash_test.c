@@ -233,13 +233,16 @@ static void producer_child(struct ipcq *q, const char *path,
 }
 
 /*
- * _i = case * 4 + first * 2 + vehicle (0 memfd, 1 path). The parent is the
- * consumer and never pops before the death, then checks what is visible,
- * lets a new producer take over and runs a full lap.
+ * _i = case * 8 + order * 4 + first * 2 + vehicle (0 memfd, 1 path). The
+ * parent is the consumer and never pops before the death. Order 0: it
+ * checks what is visible, then lets a new producer take over; order 1: the
+ * new producer takes over first (it must skip what the dead one published
+ * but did not count in tail) and pushes one more. Then full laps.
  */
 START_TEST(test_producer_dies)
 {
-	const struct pcase *c = &pcases[_i / 4];
+	const struct pcase *c = &pcases[_i / 8];
+	int takeover_first = (_i / 4) % 2;
 	uint64_t first = firsts[(_i / 2) % 2];
 	int by_path = _i % 2;
 	struct ipcq_config cfg = px_cfg(ELEM, CAP, first);
@@ -266,17 +269,34 @@ START_TEST(test_producer_dies)
 	ck_assert_msg(dead_status(st, c->action),
 		      "%s=%s: child ended with %d", c->fp, c->action, st);
 
+	if (takeover_first) {
+		uint8_t buf[ELEM];
+
+		/* the new producer resumes after the last published element */
+		if (by_path)
+			ck_assert_int_eq(ipcq_open_path(&p, path, NULL,
+							IPCQ_PRODUCER), 0);
+		else
+			ck_assert_int_eq(px_attach(&p, q, IPCQ_PRODUCER), 0);
+		ck_assert_uint_eq(ipcq_free(p), CAP - PRE - visible);
+		px_fill(buf, ELEM, PRE + visible);
+		ck_assert_int_eq(ipcq_push(p, buf), 0);
+		visible++;
+	}
 	/* exactly what was published, intact, in order; nothing more */
 	seq = drain_check(q, 0);
 	ck_assert_msg(seq == PRE + visible, "%s: %llu visible, want %u", c->fp,
 		      (unsigned long long)seq, PRE + visible);
 	ck_assert_int_eq(ipcq_count(q), 0);
 
-	/* a new producer resumes after the last published element */
-	if (by_path)
-		ck_assert_int_eq(ipcq_open_path(&p, path, NULL, IPCQ_PRODUCER), 0);
-	else
-		ck_assert_int_eq(px_attach(&p, q, IPCQ_PRODUCER), 0);
+	if (!takeover_first) {
+		/* a new producer resumes after the last published element */
+		if (by_path)
+			ck_assert_int_eq(ipcq_open_path(&p, path, NULL,
+							IPCQ_PRODUCER), 0);
+		else
+			ck_assert_int_eq(px_attach(&p, q, IPCQ_PRODUCER), 0);
+	}
 	ck_assert_uint_eq(ipcq_free(p), CAP);
 	seq = full_lap(p, q, seq);
 	seq = full_lap(p, q, seq);
@@ -911,7 +931,7 @@ static Suite *crash_suite(void)
 	TCase *tc;
 
 	tc = tcase(s, "producer", 30);
-	tcase_add_loop_test(tc, test_producer_dies, 0, NPCASES * 4);
+	tcase_add_loop_test(tc, test_producer_dies, 0, NPCASES * 8);
 	tc = tcase(s, "consumer", 30);
 	tcase_add_loop_test(tc, test_consumer_dies, 0, NCCASES * 4);
 	tc = tcase(s, "blocked", 30);
