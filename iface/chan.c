@@ -15,10 +15,12 @@
 #include "deadline.h"
 #include "iface-private.h"
 
-/* A client looks at its control socket every CHECK_EVERY non-blocking calls,
- * and when the ring is full or empty, but then at most once per
- * CHECK_GAP_NS: a caller spinning on an empty ring pays a clock read per
- * call, not a system call, and still sees a dead server within 50 us. */
+/* A client looks at its control socket every CHECK_EVERY sends (a send into
+ * a ring with room would never notice a dead server otherwise), and when
+ * the ring is full or empty, but then at most once per CHECK_GAP_NS: a
+ * caller spinning on an empty ring pays a clock read per call, not a
+ * system call, and still sees a dead server within 50 us. Receives that
+ * find data do not look: what the server published is delivered first. */
 #define CHECK_EVERY 64
 #define CHECK_GAP_NS 50000
 
@@ -95,9 +97,9 @@ static void maybe_check(struct chan *ch, int force)
 
 	if (!ch->check_peer || ch->dead)
 		return;
-	if (++ch->calls < CHECK_EVERY && force < 2) {
-		if (!force)
-			return;
+	if (force == 0 && ++ch->calls < CHECK_EVERY)
+		return;
+	if (force == 1) {
 		now = mono_ns();
 		if (now - ch->checked_ns < CHECK_GAP_NS)
 			return;
@@ -229,7 +231,6 @@ ssize_t chan_recv(struct chan *ch, void *buf, size_t cap)
 {
 	ssize_t r;
 
-	maybe_check(ch, 0);
 	r = ipcq_recv(ch->rx, buf, cap);
 	if (r == -EAGAIN) {
 		maybe_check(ch, 1);
@@ -252,7 +253,6 @@ int chan_recv_n(struct chan *ch, void *elems, unsigned n)
 
 	if (n == 0)
 		return -EINVAL;
-	maybe_check(ch, 0);
 	r = ipcq_pop_n(ch->rx, elems, n);
 	if (r == -EAGAIN) {
 		maybe_check(ch, 1);
@@ -274,7 +274,6 @@ int chan_peek(struct chan *ch, unsigned want, const void **first,
 {
 	int r;
 
-	maybe_check(ch, 0);
 	r = ipcq_peek(ch->rx, want, first, lens);
 	if (r == -EAGAIN) {
 		maybe_check(ch, 1);
