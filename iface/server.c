@@ -19,9 +19,9 @@
  * more dispatch rounds before it is armed, so a busy client never pays for
  * a doorbell. While some conn is polled the loop does not sleep and
  * iface_server_fd() stays readable (the wake eventfd is kicked once), and
- * epoll is looked at only every SPIN_EPOLL_EVERY rounds: a round is then a
- * pass over the rings without a system call. New clients and hang-ups wait
- * at most that many rounds.
+ * epoll is looked at only now and then (SPIN_EPOLL_EVERY): a round is then
+ * a pass over the rings without a system call. New clients and hang-ups
+ * wait at most 1024 cheap rounds or about 8k delivered messages.
  */
 #include <errno.h>
 #include <signal.h>
@@ -72,8 +72,9 @@ struct iface_server {
 	uint64_t next_id;
 	struct iface_msg *msgs;
 	uint32_t *lens;
-	unsigned skip_epoll; /* epoll looks skipped while the loop was busy */
-	int busy;            /* the last round left work or polled rings */
+	unsigned skip_epoll; /* cost of the epoll looks skipped while busy */
+	unsigned busy;       /* the last round left work or polled rings:
+			      * what skipping epoll next round costs */
 	int kicked;          /* wakefd written by us and not drained yet */
 	uid_t *allow_uids; /* copies of the config's lists */
 	gid_t *allow_gids;
@@ -89,7 +90,15 @@ struct iface_server {
 #define ACCEPT_BURST 16
 /* most messages one conn may deliver per dispatch before the others' turn */
 #define BUDGET_BATCHES 4
-#define SPIN_EPOLL_EVERY 32
+/* While the rings keep the loop busy, epoll is looked at once the skipped
+ * rounds add up to SPIN_EPOLL_EVERY: a round adds 1 plus one per
+ * SPIN_EPOLL_MSGS messages it delivered, so a loop of cheap rounds (one
+ * ping-pong message each) looks every 1024 rounds and a loop of heavy ones
+ * (many clients, full batches) every round or so. An epoll_wait costs about
+ * a microsecond: looking every few cheap rounds would put the loop in the
+ * kernel most of the time and add that microsecond to many messages. */
+#define SPIN_EPOLL_EVERY 1024
+#define SPIN_EPOLL_MSGS 8
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -581,7 +590,8 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 				t = (int)left;
 		}
 	}
-	if (t == 0 && s->busy && ++s->skip_epoll < SPIN_EPOLL_EVERY) {
+	if (t == 0 && s->busy &&
+	    (s->skip_epoll += s->busy) < SPIN_EPOLL_EVERY) {
 		n = 0; /* the rings keep us busy: epoll can wait a few rounds */
 	} else {
 		s->skip_epoll = 0;
@@ -618,7 +628,8 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 		expire_handshakes(s, mono_ns());
 	handled += deliver_all(s, &busy);
 	handled += reap(s); /* a disconnect is work done */
-	s->busy = busy;
+	/* what skipping epoll next round costs (0: not busy) */
+	s->busy = !busy ? 0 : 1 + (unsigned)handled / SPIN_EPOLL_MSGS;
 	if (busy && !s->kicked) {
 		os_efd_kick(s->wakefd); /* keep iface_server_fd() readable */
 		s->kicked = 1;
