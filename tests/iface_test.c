@@ -614,6 +614,53 @@ START_TEST(test_refuse_timeout)
 }
 END_TEST
 
+/*
+ * A client killed in the middle of its handshake, right after its JOIN
+ * (twenty times): the WELCOME and its six descriptors may still be in the
+ * dead socket's queue. The server reports a hang-up for it and its
+ * descriptors and memfd mappings are back to their level each time.
+ */
+START_TEST(test_kill_client_handshake)
+{
+	struct srv_opts o = { .path = path };
+	int notes, fds0, maps0;
+	pid_t srv = srv_spawn(&o, &notes);
+
+	fds0 = proc_fd_count(srv);
+	maps0 = proc_memfd_maps(srv);
+	for (int v = 0; v < 20; v++) {
+		struct srv_note n;
+		pid_t vic = t_fork();
+
+		if (vic == 0) {
+			unsigned char buf[WIRE_MAX_MSG], hello[WIRE_MAX_MSG + 1];
+			struct wire_join j = plain_join();
+			int sock = fdpass_connect(path, SOCK_SEQPACKET, 5000);
+			unsigned nfds = 0;
+			int k = wire_encode_join(buf, sizeof(buf), &j);
+
+			if (sock < 0 || k < 0 ||
+			    fdpass_recv(sock, hello, sizeof(hello), NULL, &nfds,
+					5000) <= 0 ||
+			    fdpass_send(sock, buf, (size_t)k, NULL, 0, 1000) !=
+				    k)
+				_exit(1);
+			raise(SIGKILL);
+			_exit(2);
+		}
+		ck_assert_int_eq(tu_wait(vic), 128 + SIGKILL);
+		srv_note_read(notes, &n);
+		ck_assert_int_eq(n.pid, vic);
+		ck_assert_uint_eq(n.code, IFACE_R_HANGUP);
+		ck_assert_uint_eq(n.rx, 0);
+		ck_assert_int_eq(proc_fd_count(srv), fds0);
+		ck_assert_int_eq(proc_memfd_maps(srv), maps0);
+	}
+	stop_server(srv);
+	close(notes);
+}
+END_TEST
+
 /* ---- hostile clients ----------------------------------------------------------- */
 
 /* Complete a raw handshake: JOIN, WELCOME with its six fds (closed). */
@@ -2032,6 +2079,7 @@ static Suite *iface_suite(void)
 
 	tc = tcase("crash", 60);
 	tcase_add_test(tc, test_kill_client);
+	tcase_add_test(tc, test_kill_client_handshake);
 	tcase_add_test(tc, test_kill_server);
 	suite_add_tcase(s, tc);
 

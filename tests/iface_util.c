@@ -306,6 +306,9 @@ pid_t srv_spawn(const struct srv_opts *o, int *note_rd)
 		close(note[1]);
 	ck_assert_msg(t_read_full(ready[0], &c, 1) == 1,
 		      "the server child did not start");
+	/* and the end of file: it closed its end, so a count of its
+	 * descriptors taken from now on is its steady one */
+	ck_assert_int_eq(t_read_full(ready[0], &c, 1), 0);
 	close(ready[0]);
 	if (note_rd)
 		*note_rd = note[0];
