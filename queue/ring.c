@@ -83,8 +83,16 @@ static inline void prod_store_tail(struct ipcq *q)
 }
 
 /* Consumer: is the slot of index i (head <= i < head + capacity) published?
- * 1 yes, 0 not yet, -EBADMSG when the producer's words contradict. */
-static inline int cons_check(struct ipcq *q, uint64_t i)
+ * 1 yes, 0 not yet, -EBADMSG when the producer's words contradict.
+ *
+ * The seq word alone says "published"; tail is read only to catch a
+ * producer that lies (tail covers i, seq does not say so). A consumer
+ * spinning on an empty ring would read the producer's tail line at every
+ * look and steal it from the producer at every push, so it checks against
+ * the tail it saw last and reloads it only every IPCQ_TAIL_RECHECK empty
+ * looks, or always when force is set (before sleeping, in ipcq_ready): a
+ * lie is still reported, a few looks later at most. */
+static inline int cons_check_x(struct ipcq *q, uint64_t i, int force)
 {
 	struct ipcq_slot *s = slot_of(q, i);
 	uint64_t tail, d;
@@ -92,8 +100,15 @@ static inline int cons_check(struct ipcq *q, uint64_t i)
 	/* Acquire: pairs with the release store of seq in publish(). */
 	if (likely(__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == (uint32_t)(i + 1)))
 		return 1;
+	/* The tail seen last (q->peer_cache; it may lag behind head) does not
+	 * cover i: empty, unless it is time to look at the real tail again. */
+	d = q->peer_cache - q->idx;
+	if (likely(!force && (++q->empty_looks % IPCQ_TAIL_RECHECK) != 0 &&
+		   (d > q->capacity || i - q->idx >= d)))
+		return 0;
 	/* Acquire: pairs with the release store in prod_store_tail(). */
 	tail = __atomic_load_n(&q->peer->index, __ATOMIC_ACQUIRE);
+	q->peer_cache = tail;
 	d = tail - q->idx;
 	if (unlikely(d > q->capacity)) {
 		/* tail may lag behind my head: seq is the publish word, and
@@ -110,6 +125,11 @@ static inline int cons_check(struct ipcq *q, uint64_t i)
 	if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == (uint32_t)(i + 1))
 		return 1;
 	return -EBADMSG;
+}
+
+static inline int cons_check(struct ipcq *q, uint64_t i)
+{
+	return cons_check_x(q, i, 0);
 }
 
 /* Consumer: the validated length of a published slot. */
@@ -147,7 +167,7 @@ int ipcq_ready(struct ipcq *q)
 			q->peer_cache = cache;
 		return r < 0 ? (int)r : r > 0;
 	}
-	return cons_check(q, q->idx);
+	return cons_check_x(q, q->idx, 1);
 }
 
 /* ---- producer --------------------------------------------------------- */

@@ -213,10 +213,24 @@ START_TEST(test_tail_lags)
 	ck_assert_int_eq(ipcq_push(p, &m[0]), 0);
 	ck_assert_int_eq(ipcq_pop(q, &m[2]), 0);
 	ck_assert(iq_ok(&m[2], 2));
-	/* a tail more than a whole ring behind head is a lie */
+	/* a tail more than a whole ring behind head is a lie: a blocking call
+	 * sees it at once, a spinning consumer within IPCQ_TAIL_RECHECK looks
+	 * (it keeps the tail it saw last off its fast path) */
 	__atomic_store_n(&q->shm->prod.index, q->idx - 5, __ATOMIC_RELEASE);
-	ck_assert_int_eq(ipcq_pop(q, &m[2]), -EBADMSG);
-	ck_assert_int_eq(ipcq_peek(q, 1, &f, NULL), -EBADMSG);
+	ck_assert_int_eq(ipcq_wait(q, 100), -EBADMSG);
+	ck_assert_int_eq(ipcq_pop_wait(q, &m[2], 100), -EBADMSG);
+	for (int round = 0; round < 2; round++) {
+		unsigned looks = 0;
+		int r;
+
+		while ((r = round ? ipcq_peek(q, 1, &f, NULL)
+				  : ipcq_pop(q, &m[2])) == -EAGAIN)
+			ck_assert_uint_le(++looks, IPCQ_TAIL_RECHECK);
+		ck_assert_int_eq(r, -EBADMSG);
+	}
+	/* and a tail ahead of head that seq does not confirm: a lie too */
+	__atomic_store_n(&q->shm->prod.index, q->idx + 2, __ATOMIC_RELEASE);
+	ck_assert_int_eq(ipcq_wait(q, 0), -EBADMSG);
 	ipcq_close(p);
 	ipcq_close(q);
 }
