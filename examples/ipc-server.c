@@ -27,7 +27,7 @@ struct client_state {
 };
 
 struct totals {
-	uint64_t clients, msgs, bytes, drops, full;
+	uint64_t clients, refused, msgs, bytes, drops, full;
 	int quiet;
 	unsigned char *scratch;
 	uint32_t elem_size;
@@ -99,6 +99,17 @@ static void on_disconnect(struct iface_conn *c, const struct iface_reason *why,
 		       iface_conn_id(c), (int)iface_conn_pid(c), why->code,
 		       why->text, st.rx_msgs, st.tx_msgs, st.drops, st.full);
 	free(iface_conn_user(c));
+}
+
+static void on_refused(const struct iface_cred *cred,
+		       const struct iface_reason *why, void *user)
+{
+	struct totals *t = user;
+
+	t->refused++;
+	if (!t->quiet)
+		printf("refused pid=%d reason=%u (%s)\n", (int)cred->pid,
+		       why->code, why->text);
 }
 
 static void usage(FILE *f)
@@ -192,6 +203,7 @@ int main(int argc, char **argv)
 	cfg.cb.on_connect = on_connect;
 	cfg.cb.on_message = on_message;
 	cfg.cb.on_disconnect = on_disconnect;
+	cfg.cb.on_refused = on_refused;
 	cfg.user = &t;
 
 	r = iface_server_create(&g_server, &cfg);
@@ -221,8 +233,8 @@ int main(int argc, char **argv)
 	iface_server_destroy(g_server); /* BYE to all, path removed */
 	free(t.scratch);
 	printf("summary: clients=%" PRIu64 " msgs=%" PRIu64 " bytes=%" PRIu64
-	       " drops=%" PRIu64 " full=%" PRIu64 "%s%s\n",
-	       t.clients, t.msgs, t.bytes, t.drops, t.full, r < 0 ? " error=" : "",
-	       r < 0 ? strerror(-r) : "");
+	       " drops=%" PRIu64 " full=%" PRIu64 " refused=%" PRIu64 "%s%s\n",
+	       t.clients, t.msgs, t.bytes, t.drops, t.full, t.refused,
+	       r < 0 ? " error=" : "", r < 0 ? strerror(-r) : "");
 	return r < 0 ? 1 : 0;
 }

@@ -51,6 +51,7 @@ struct iface_conn {
 	int armed;
 	unsigned idle; /* rounds its ring was found empty, not armed yet */
 	int announced; /* on_connect accepted it: on_disconnect is owed */
+	int refused;   /* REFUSE sent: on_refused is owed */
 	int64_t deadline_ns;
 	struct fdpass_cred cred;
 	uint64_t id;
@@ -155,6 +156,8 @@ static void conn_kill(struct iface_conn *c, uint32_t code, const char *text)
 static void conn_refuse(struct iface_conn *c, uint32_t code, const char *text)
 {
 	chan_send_reason(c->sock, WIRE_REFUSE, code, text);
+	if (c->state != C_DEAD)
+		c->refused = 1;
 	conn_kill(c, code, text);
 }
 
@@ -209,6 +212,12 @@ static int reap(struct iface_server *s)
 			if (s->cfg.cb.on_disconnect)
 				s->cfg.cb.on_disconnect(c, &c->ch.why,
 							s->cfg.user);
+		} else if (c->refused && s->cfg.cb.on_refused) {
+			struct iface_cred cr = { .pid = c->cred.pid,
+						 .uid = c->cred.uid,
+						 .gid = c->cred.gid };
+
+			s->cfg.cb.on_refused(&cr, &c->ch.why, s->cfg.user);
 		}
 		conn_free(c);
 		n++;
@@ -913,6 +922,8 @@ void iface_conn_close(struct iface_conn *c, uint32_t code, const char *text)
 	if (c->state == C_OPEN) /* not announced yet: inside on_connect */
 		chan_send_reason(c->sock, c->announced ? WIRE_BYE : WIRE_REFUSE,
 				 code, text ? text : "closed by the server");
+	if (!c->announced)
+		c->refused = 1;
 	c->ch.dead = 0; /* the reason given here wins */
 	chan_reason(&c->ch.why, code, text ? text : "closed by the server");
 	c->ch.dead = 1;

@@ -141,6 +141,13 @@ struct iface_server_callbacks {
 	 * to go on with the handshake, non-zero to refuse the client with
 	 * IFACE_R_CREDENTIALS (its connect gets -EACCES). NULL: no check. */
 	int (*check_peer)(const struct iface_cred *cred, void *user);
+	/* A client was refused before it was connected (version, type,
+	 * size, capacity, server full, credentials, handshake time-out,
+	 * malformed handshake, on_connect): the same reason its connect
+	 * returns, for the server's log. Called at the end of the dispatch;
+	 * NULL: not told. */
+	void (*on_refused)(const struct iface_cred *cred,
+			   const struct iface_reason *why, void *user);
 };
 
 /* A zeroed config is valid: every 0 / NULL means the default in brackets. */
