@@ -170,6 +170,18 @@ int ipcq_ready(struct ipcq *q)
 	return cons_check_x(q, q->idx, 1);
 }
 
+int ipcq_ready_spin(struct ipcq *q)
+{
+	int64_t r;
+
+	if (q->role == IPCQ_PRODUCER) {
+		/* Reloads head only when the cached one says full. */
+		r = prod_free(q, 1);
+		return r < 0 ? (int)r : r > 0;
+	}
+	return cons_check(q, q->idx);
+}
+
 /* ---- producer --------------------------------------------------------- */
 
 static inline int push_one(struct ipcq *q, const void *buf, uint32_t len)

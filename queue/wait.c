@@ -105,7 +105,7 @@ int ipcq_wait(struct ipcq *q, int timeout_ms)
 	deadline_start(&d, timeout_ms);
 	for (i = 0; timeout_ms != 0 && i < q->spin; i++) {
 		cpu_relax();
-		r = ipcq_ready(q);
+		r = ipcq_ready_spin(q);
 		if (r != 0)
 			return r < 0 ? r : 0;
 	}
