@@ -50,6 +50,8 @@ struct chan {
 	int check_peer; /* client: look at the socket now and then */
 	unsigned calls; /* calls since the last look */
 	int64_t checked_ns; /* time of the last look */
+	unsigned misses; /* calls that found the ring empty (or full) since
+			  * the last progress */
 	int dead;       /* the peer is known to be gone */
 	int closing;    /* closed by this side: deliver nothing more */
 	struct iface_reason why;

@@ -409,8 +409,8 @@ MEMENPSF_API void iface_client_reason(const struct iface_client *c,
 /*
  * Send one byte message of len (0..elem_size) bytes. 0, -EAGAIN (ring full;
  * IFACE_FULL_DROP: 0, dropped and counted), -EMSGSIZE, -EPIPE once the
- * server is known to be gone: the control socket is checked every 64th call
- * and when the ring is full (at most once per 50 us). Never blocks.
+ * server is known to be gone: the control socket is checked every 64th send
+ * and on a full ring (first try, then every 16th, at most every 50 us).
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_send(struct iface_client *c, const void *buf, size_t len);
@@ -442,7 +442,7 @@ int iface_client_commit(struct iface_client *c, unsigned n);
  * Receive one byte message into buf (when not using on_message). Returns its
  * length, -EMSGSIZE when cap is too small (it stays queued), -EAGAIN when
  * the ring is empty, -EPIPE once the server is gone and everything it
- * published was read, -EBADMSG (a corrupt ring). Never blocks.
+ * published was read (the socket is looked at as for a full send), -EBADMSG.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 ssize_t iface_client_recv(struct iface_client *c, void *buf, size_t cap);
