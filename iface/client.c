@@ -271,8 +271,10 @@ int iface_client_connect(struct iface_client **out,
 	ipcq_set_peer_fd(c->ch.tx, c->ch.sock);
 	ipcq_set_peer_fd(c->ch.rx, c->ch.sock);
 	if (c->cfg.spin) {
-		ipcq_set_spin(c->ch.tx, c->cfg.spin);
-		ipcq_set_spin(c->ch.rx, c->cfg.spin);
+		unsigned spin = c->cfg.spin < 0 ? 0 : (unsigned)c->cfg.spin;
+
+		ipcq_set_spin(c->ch.tx, spin);
+		ipcq_set_spin(c->ch.rx, spin);
 	}
 
 	r = c->epfd = os_epoll_create();

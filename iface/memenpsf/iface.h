@@ -362,8 +362,9 @@ struct iface_client_config {
 	int timeout_ms;       /* connect + handshake [5000]; -1 forever */
 	unsigned batch;       /* most messages per on_message call [64] */
 	enum iface_full_policy full_policy; /* [IFACE_FULL_EAGAIN] */
-	unsigned spin;        /* polls before a blocking call sleeps; 0: the
-			       * libipcq default */
+	int spin;             /* polls of the ring before a blocking call
+			       * sleeps [0: libipcq's default; negative:
+			       * sleep at once], as the server's spin */
 	struct iface_client_callbacks cb;
 	void *user;
 };
