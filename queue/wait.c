@@ -99,7 +99,10 @@ int ipcq_wait(struct ipcq *q, int timeout_ms)
 	unsigned i;
 	int r;
 
-	r = ipcq_ready(q);
+	/* Light looks first (no forced reload of the peer's index: that
+	 * line is the peer's to write); the full check, which catches a
+	 * lying peer, comes before sleeping (ipcq_arm) or giving up. */
+	r = ipcq_ready_spin(q);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	deadline_start(&d, timeout_ms);
@@ -112,8 +115,10 @@ int ipcq_wait(struct ipcq *q, int timeout_ms)
 	for (;;) {
 		int left = deadline_left_ms(&d);
 
-		if (left == 0)
-			return -ETIMEDOUT;
+		if (left == 0) {
+			r = ipcq_ready(q);
+			return r < 0 ? r : r > 0 ? 0 : -ETIMEDOUT;
+		}
 		r = ipcq_arm(q);
 		if (r == -EALREADY)
 			return 0;
@@ -131,11 +136,15 @@ int ipcq_wait(struct ipcq *q, int timeout_ms)
 	}
 }
 
+/* The *_wait calls try once before they read the clock: a call that need
+ * not wait (the usual case under traffic) costs no clock_gettime. */
 int ipcq_push_wait(struct ipcq *q, const void *elem, int timeout_ms)
 {
 	struct deadline d;
 	int r;
 
+	if ((r = ipcq_push(q, elem)) != -EAGAIN)
+		return r;
 	deadline_start(&d, timeout_ms);
 	while ((r = ipcq_push(q, elem)) == -EAGAIN)
 		if ((r = ipcq_wait(q, deadline_left_ms(&d))) < 0)
@@ -148,6 +157,8 @@ int ipcq_pop_wait(struct ipcq *q, void *elem, int timeout_ms)
 	struct deadline d;
 	int r;
 
+	if ((r = ipcq_pop(q, elem)) != -EAGAIN)
+		return r;
 	deadline_start(&d, timeout_ms);
 	while ((r = ipcq_pop(q, elem)) == -EAGAIN)
 		if ((r = ipcq_wait(q, deadline_left_ms(&d))) < 0)
@@ -161,6 +172,8 @@ int ipcq_send_wait(struct ipcq *q, const void *buf, size_t len,
 	struct deadline d;
 	int r;
 
+	if ((r = ipcq_send(q, buf, len)) != -EAGAIN)
+		return r;
 	deadline_start(&d, timeout_ms);
 	while ((r = ipcq_send(q, buf, len)) == -EAGAIN)
 		if ((r = ipcq_wait(q, deadline_left_ms(&d))) < 0)
@@ -174,6 +187,8 @@ ssize_t ipcq_recv_wait(struct ipcq *q, void *buf, size_t cap, int timeout_ms)
 	ssize_t r;
 	int w;
 
+	if ((r = ipcq_recv(q, buf, cap)) != -EAGAIN)
+		return r;
 	deadline_start(&d, timeout_ms);
 	while ((r = ipcq_recv(q, buf, cap)) == -EAGAIN)
 		if ((w = ipcq_wait(q, deadline_left_ms(&d))) < 0)
