@@ -476,6 +476,15 @@ uint32_t ipcq_count(const struct ipcq *q)
 	uint64_t other = __atomic_load_n(&q->peer->index, __ATOMIC_ACQUIRE);
 	uint64_t d = q->role == IPCQ_PRODUCER ? q->idx - other : other - q->idx;
 
+	if (q->role == IPCQ_CONSUMER && (d == 0 || d > q->capacity)) {
+		/* tail lags behind the seq words (or lies): the next slot
+		 * may be published all the same, and then pop would work.
+		 * Acquire: pairs with the release store of seq. */
+		const struct ipcq_slot *s = slot_of(q, q->idx);
+
+		return __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) ==
+		       (uint32_t)(q->idx + 1);
+	}
 	return d > q->capacity ? 0 : (uint32_t)d; /* a lying peer: nothing */
 }
 

@@ -196,7 +196,9 @@ START_TEST(test_tail_lags)
 	ck_assert_int_eq(ipcq_push_n(p, m, 2), 2);
 	/* as if the producer had not stored tail after these two */
 	__atomic_store_n(&q->shm->prod.index, c.first_index, __ATOMIC_RELEASE);
+	ck_assert_uint_eq(ipcq_count(q), 1); /* the next one is ready */
 	ck_assert_int_eq(ipcq_pop(q, &m[2]), 0);
+	ck_assert_uint_eq(ipcq_count(q), 1); /* tail is behind head now */
 	ck_assert(iq_ok(&m[2], 0));
 	ck_assert_int_eq(ipcq_peek(q, 4, &f, NULL), 1);
 	ck_assert(iq_ok(f, 1));

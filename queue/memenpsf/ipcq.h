@@ -275,7 +275,9 @@ MEMENPSF_API void ipcq_disarm(struct ipcq *q);
 /* ---- state ---------------------------------------------------------------- */
 
 /* Elements in the ring as this side sees it (may be stale by the peer's
- * latest operation), free slots, and the fixed geometry. */
+ * latest operation; on the consumer side at least 1 whenever the next
+ * element is ready, even before the producer's tail says so), free slots,
+ * and the fixed geometry. */
 MEMENPSF_API uint32_t ipcq_count(const struct ipcq *q);
 MEMENPSF_API uint32_t ipcq_free(const struct ipcq *q);
 MEMENPSF_API uint32_t ipcq_capacity(const struct ipcq *q);
