@@ -27,6 +27,11 @@ struct iface_client {
 	int armed;
 	int in_epoll_sock;
 	int reported; /* on_disconnect was called */
+	/* dispatch polls an empty ring spin_rounds rounds before arming it
+	 * (as the server does; see server.c): */
+	unsigned spin_rounds, idle;
+	unsigned busy, skip_epoll; /* cost of epoll looks skipped while busy */
+	int kicked;                /* wakefd written by us, not drained yet */
 	uint32_t elem_size, capacity;
 	uint64_t id;
 	struct iface_msg *msgs;
@@ -35,6 +40,9 @@ struct iface_client {
 
 #define DEF_TIMEOUT_MS 5000
 #define DEF_BATCH 64
+/* as in server.c: epoll is looked at when skipped rounds cost this much */
+#define SPIN_EPOLL_EVERY 1024
+#define SPIN_EPOLL_MSGS 8
 #define MAX_FDS 8 /* WELCOME carries 6; more is the server's error */
 
 static void set_why(struct iface_reason *why, uint32_t code, const char *text)
@@ -270,11 +278,11 @@ int iface_client_connect(struct iface_client **out,
 		goto err;
 	ipcq_set_peer_fd(c->ch.tx, c->ch.sock);
 	ipcq_set_peer_fd(c->ch.rx, c->ch.sock);
+	c->spin_rounds = c->cfg.spin < 0 ? 0 : !c->cfg.spin ? IFACE_DEFAULT_SPIN
+							  : (unsigned)c->cfg.spin;
 	if (c->cfg.spin) {
-		unsigned spin = c->cfg.spin < 0 ? 0 : (unsigned)c->cfg.spin;
-
-		ipcq_set_spin(c->ch.tx, spin);
-		ipcq_set_spin(c->ch.rx, spin);
+		ipcq_set_spin(c->ch.tx, c->spin_rounds);
+		ipcq_set_spin(c->ch.rx, c->spin_rounds);
 	}
 
 	r = c->epfd = os_epoll_create();
@@ -360,22 +368,28 @@ static void peer_gone(struct iface_client *c)
 static int dispatch_once(struct iface_client *c, int timeout_ms)
 {
 	struct epoll_event ev[4];
-	int handled = 0, pending = 0, n, r;
+	int handled = 0, pending = 0, polling = 0, n = 0, r, t = timeout_ms;
 	unsigned batch;
 
 	if (c->stop_req) {
 		c->stop_req = 0;
 		os_efd_drain(c->wakefd);
+		c->kicked = 0;
 		return -ECANCELED;
 	}
 	if (c->reported)
 		return -EPIPE;
-	n = os_epoll_wait(c->epfd, ev, 4,
-			  (!c->armed && c->cfg.cb.on_message) || c->ch.dead
-				  ? 0
-				  : timeout_ms);
-	if (n < 0)
-		return n;
+	if ((!c->armed && c->cfg.cb.on_message) || c->ch.dead)
+		t = 0;
+	if (t == 0 && c->busy && !c->ch.dead &&
+	    (c->skip_epoll += c->busy) < SPIN_EPOLL_EVERY) {
+		n = 0; /* the ring keeps us busy: epoll can wait a few rounds */
+	} else {
+		c->skip_epoll = 0;
+		n = os_epoll_wait(c->epfd, ev, 4, t);
+		if (n < 0)
+			return n;
+	}
 	for (int i = 0; i < n; i++) {
 		struct evsrc *src = ev[i].data.ptr;
 
@@ -398,6 +412,7 @@ static int dispatch_once(struct iface_client *c, int timeout_ms)
 			break;
 		default:
 			os_efd_drain(c->wakefd);
+			c->kicked = 0;
 			continue; /* our own kick or stop(): not work */
 		}
 		handled++;
@@ -425,7 +440,12 @@ static int dispatch_once(struct iface_client *c, int timeout_ms)
 		if (r > 0) {
 			handled += r;
 			pending = 1;
+			c->idle = 0;
+		} else if (!c->ch.dead && c->idle < c->spin_rounds) {
+			c->idle++; /* poll the ring again next round */
+			polling = 1;
 		} else if (!c->ch.dead) {
+			c->idle = 0;
 			if (ipcq_arm(c->ch.rx) == 0)
 				c->armed = 1;
 			else
@@ -440,8 +460,12 @@ static int dispatch_once(struct iface_client *c, int timeout_ms)
 			c->cfg.cb.on_disconnect(c, &c->ch.why, c->cfg.user);
 		return -EPIPE;
 	}
-	if (pending)
-		os_efd_kick(c->wakefd);
+	c->busy = !(pending || polling) ? 0
+					: 1 + (unsigned)handled / SPIN_EPOLL_MSGS;
+	if (c->busy && !c->kicked) {
+		os_efd_kick(c->wakefd); /* keep iface_client_fd() readable */
+		c->kicked = 1;
+	}
 	if (c->stop_req) {
 		c->stop_req = 0;
 		return -ECANCELED;

@@ -363,8 +363,11 @@ struct iface_client_config {
 	unsigned batch;       /* most messages per on_message call [64] */
 	enum iface_full_policy full_policy; /* [IFACE_FULL_EAGAIN] */
 	int spin;             /* polls of the ring before a blocking call
-			       * sleeps [0: libipcq's default; negative:
-			       * sleep at once], as the server's spin */
+			       * sleeps, and dispatch rounds an empty ring is
+			       * polled before it is armed (as the server's
+			       * spin) [0: libipcq's default for blocking
+			       * calls, IFACE_DEFAULT_SPIN rounds for
+			       * dispatch; negative: sleep at once] */
 	struct iface_client_callbacks cb;
 	void *user;
 };
