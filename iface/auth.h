@@ -105,8 +105,15 @@ int auth_verify(const struct auth_key *k, enum auth_role role,
 		const uint8_t proof[AUTH_PROOF_SIZE]);
 
 /* Fill buf with len unpredictable bytes (nonces, session and resume
- * tokens): randombytes_buf. Returns 0, -EINVAL or -ENOSYS. */
+ * tokens): randombytes_buf. Returns 0, -EINVAL or -ENOSYS. In a fuzz build
+ * (FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, configure --enable-fuzzing)
+ * the bytes come from a deterministic generator instead, restarted by
+ * auth_debug_seed(), so that a crashing input replays exactly. */
 int auth_random(void *buf, size_t len);
+
+/* Fuzz builds: restart auth_random's deterministic sequence at seed (call
+ * it at the start of each input). A no-op in every other build. */
+void auth_debug_seed(uint64_t seed);
 
 /* Constant-time comparison of two tokens: 0 equal, -EACCES not. */
 int auth_token_check(const uint8_t a[AUTH_TOKEN_SIZE],

@@ -326,6 +326,41 @@ int auth_verify(const struct auth_key *k, enum auth_role role,
 
 /* ---- randomness and tokens ------------------------------------------------- */
 
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+/*
+ * Fuzz builds: nonces and tokens come from a seeded deterministic generator
+ * (ChaCha20 under a fixed seed whose first 8 bytes count the calls), so an
+ * input that crashed a target replays the same conversation. Never in a
+ * real build: configure --enable-fuzzing defines the macro.
+ */
+static uint64_t fuzz_calls;
+
+void auth_debug_seed(uint64_t seed)
+{
+	__atomic_store_n(&fuzz_calls, seed, __ATOMIC_RELAXED);
+}
+
+static void random_bytes(void *buf, size_t len)
+{
+	unsigned char seed[randombytes_SEEDBYTES] = "memenpsf fuzz seed";
+	uint64_t n = __atomic_fetch_add(&fuzz_calls, 1, __ATOMIC_RELAXED);
+
+	for (int i = 0; i < 8; i++)
+		seed[i] = (unsigned char)(n >> (8 * i));
+	randombytes_buf_deterministic(buf, len, seed);
+}
+#else
+void auth_debug_seed(uint64_t seed)
+{
+	(void)seed; /* real randomness cannot be seeded */
+}
+
+static void random_bytes(void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
+#endif
+
 int auth_random(void *buf, size_t len)
 {
 	int r;
@@ -335,7 +370,7 @@ int auth_random(void *buf, size_t len)
 	r = auth_init();
 	if (r < 0)
 		return r;
-	randombytes_buf(buf, len);
+	random_bytes(buf, len);
 	return 0;
 }
 

@@ -520,6 +520,29 @@ START_TEST(random_and_tokens)
 }
 END_TEST
 
+/*
+ * auth_debug_seed restarts a deterministic sequence in a fuzz build (so a
+ * crashing input replays the same nonces) and changes nothing in any
+ * other build: there, the same seed twice still gives different bytes.
+ */
+START_TEST(random_seed_only_in_fuzz_builds)
+{
+	uint8_t a[AUTH_NONCE_SIZE], b[AUTH_NONCE_SIZE], c[AUTH_NONCE_SIZE];
+
+	auth_debug_seed(7);
+	ck_assert_int_eq(auth_random(a, sizeof(a)), 0);
+	ck_assert_int_eq(auth_random(c, sizeof(c)), 0);
+	auth_debug_seed(7);
+	ck_assert_int_eq(auth_random(b, sizeof(b)), 0);
+	ck_assert_int_ne(memcmp(a, c, sizeof(a)), 0);
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	ck_assert_int_eq(memcmp(a, b, sizeof(a)), 0);
+#else
+	ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+#endif
+}
+END_TEST
+
 /* ---- the key's memory ---------------------------------------------------- */
 
 struct prover {
@@ -699,6 +722,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(tc, proof_replay_and_wrong_key_fail);
 	tcase_add_test(tc, transcript_order_and_framing);
 	tcase_add_test(tc, random_and_tokens);
+	tcase_add_test(tc, random_seed_only_in_fuzz_builds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memory");
