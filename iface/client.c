@@ -14,6 +14,7 @@
 
 #include <memenpsf/fdpass.h>
 
+#include "auth.h"
 #include "deadline.h"
 #include "iface-private.h"
 
@@ -34,6 +35,8 @@ struct iface_client {
 	int kicked;                /* wakefd written by us, not drained yet */
 	uint32_t elem_size, capacity;
 	uint64_t id;
+	uint8_t token[WIRE_TOKEN_SIZE]; /* the session token of WELCOME */
+	struct auth_key *key; /* during connect only; NULL: no key */
 	struct iface_msg *msgs;
 	uint32_t *lens;
 };
@@ -101,8 +104,28 @@ static int refused(const struct wire_msg *m, struct iface_reason *why)
 		memcpy(why->text, m->u.reason.text, sizeof(why->text));
 		why->text[sizeof(why->text) - 1] = 0;
 	}
-	return m->u.reason.code == IFACE_R_CREDENTIALS ? -EACCES
-							: -ECONNREFUSED;
+	return m->u.reason.code == IFACE_R_CREDENTIALS ||
+			       m->u.reason.code == IFACE_R_KEY
+		       ? -EACCES
+		       : -ECONNREFUSED;
+}
+
+static void close_fds(int *fds, unsigned nfds)
+{
+	for (unsigned i = 0; i < nfds; i++)
+		os_close(fds[i]);
+}
+
+/* Our key is refused for the reason text: tell the server, return -EACCES
+ * (or r when the failure was not the key's but ours). */
+static int key_refused(struct iface_client *c, const char *text, int r,
+		       struct iface_reason *why)
+{
+	uint32_t code = r == -EACCES ? IFACE_R_KEY : IFACE_R_RESOURCE;
+
+	set_why(why, code, text);
+	chan_send_reason(c->ch.sock, WIRE_BYE, code, text);
+	return r;
 }
 
 static int typed(const uint8_t *id)
@@ -152,6 +175,8 @@ static int handshake(struct iface_client *c, const struct deadline *d,
 {
 	const struct iface_client_config *cfg = &c->cfg;
 	unsigned char buf[WIRE_MAX_MSG];
+	uint8_t sn[WIRE_NONCE_SIZE];
+	struct auth_transcript t;
 	int fds[MAX_FDS];
 	struct wire_join j = { 0 };
 	struct wire_msg m;
@@ -170,14 +195,14 @@ static int handshake(struct iface_client *c, const struct deadline *d,
 		set_why(why, IFACE_R_PROTOCOL, "HELLO expected from the server");
 		return -EPROTO;
 	}
-	/* unknown feature bits are informative in v1; KEY is not */
-	if (m.u.hello.features & WIRE_FEAT_KEY) {
-		set_why(why, IFACE_R_FEATURE,
-			"the server wants a key; this client has none");
-		chan_send_reason(c->ch.sock, WIRE_BYE, IFACE_R_FEATURE,
-				 "no key");
-		return -EACCES;
-	}
+	/* unknown feature bits are informative in v1. KEY without a key of
+	 * ours: JOIN without a proof, and the server's REFUSE (IFACE_R_KEY)
+	 * says why, to us and in the server's log. */
+	if (c->key && !(m.u.hello.features & WIRE_FEAT_KEY))
+		return key_refused(c,
+				   "key refused: the server asks for no key, "
+				   "so it cannot prove ours",
+				   -EACCES, why);
 
 	j.elem_size = cfg->elem_size;
 	j.min_capacity = cfg->min_capacity;
@@ -185,7 +210,18 @@ static int handshake(struct iface_client *c, const struct deadline *d,
 		j.flags |= WIRE_JOIN_TYPED;
 		memcpy(j.type_id, cfg->type_id, IPCQ_TYPE_ID_SIZE);
 	}
-	randombytes_buf(j.nonce, sizeof(j.nonce));
+	r = auth_random(j.nonce, sizeof(j.nonce));
+	if (r < 0)
+		return r;
+	if (c->key) {
+		memcpy(sn, m.u.hello.nonce, sizeof(sn));
+		r = proof_start(&t, &m.u.hello);
+		if (r == 0)
+			r = proof_join(c->key, &t, sn, &j, 1);
+		if (r < 0)
+			return key_refused(c, "could not make our proof", r,
+					   why);
+	}
 	n = wire_encode_join(buf, sizeof(buf), &j);
 	if (n < 0)
 		return -EINVAL;
@@ -202,13 +238,26 @@ static int handshake(struct iface_client *c, const struct deadline *d,
 	if (m.type == WIRE_REFUSE)
 		return refused(&m, why);
 	if (m.type != WIRE_WELCOME) {
-		for (unsigned i = 0; i < nfds; i++)
-			os_close(fds[i]);
+		close_fds(fds, nfds);
 		set_why(why, IFACE_R_PROTOCOL,
 			"WELCOME expected from the server");
 		return -EPROTO;
 	}
-	/* wire_decode checked nfds == 6 */
+	/* wire_decode checked nfds == 6. The server proves the key before
+	 * its rings are looked at. */
+	if (c->key) {
+		r = proof_welcome(c->key, &t, sn, j.nonce, &m.u.welcome, 0);
+		if (r < 0) {
+			close_fds(fds, nfds);
+			return key_refused(c,
+					   r == -EACCES
+						   ? "key refused: the server's "
+						     "proof is wrong or missing"
+						   : "could not check the "
+						     "server's proof",
+					   r, why);
+		}
+	}
 	if (cfg->elem_size && m.u.welcome.elem_size != cfg->elem_size) {
 		for (unsigned i = 0; i < nfds; i++)
 			os_close(fds[i]);
@@ -221,6 +270,7 @@ static int handshake(struct iface_client *c, const struct deadline *d,
 	c->elem_size = m.u.welcome.elem_size;
 	c->capacity = m.u.welcome.capacity_s2c;
 	c->id = m.u.welcome.conn_id;
+	memcpy(c->token, m.u.welcome.session_token, sizeof(c->token));
 	return 0;
 }
 
@@ -237,8 +287,9 @@ int iface_client_connect(struct iface_client **out,
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (sodium_init() < 0)
-		return -ENOSYS;
+	r = auth_init();
+	if (r < 0)
+		return r;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -254,6 +305,13 @@ int iface_client_connect(struct iface_client **out,
 	    c->cfg.min_capacity > IPCQ_MAX_CAPACITY || c->cfg.batch > 65536 ||
 	    (c->cfg.full_policy != IFACE_FULL_EAGAIN &&
 	     c->cfg.full_policy != IFACE_FULL_DROP))
+		goto err;
+	r = proof_key(&c->key, c->cfg.key, c->cfg.key_len, c->cfg.key_file);
+	/* the caller's key and file name are not kept */
+	c->cfg.key = NULL;
+	c->cfg.key_len = 0;
+	c->cfg.key_file = NULL;
+	if (r < 0)
 		goto err;
 	c->ch.policy = c->cfg.full_policy;
 	c->ch.check_peer = 1;
@@ -274,6 +332,9 @@ int iface_client_connect(struct iface_client **out,
 		goto err;
 	c->ch.sock = r;
 	r = handshake(c, &d, why);
+	/* the key is needed for the handshake only (resume is not there) */
+	auth_key_free(c->key);
+	c->key = NULL;
 	if (r < 0)
 		goto err;
 	ipcq_set_peer_fd(c->ch.tx, c->ch.sock);
@@ -311,6 +372,7 @@ int iface_client_connect(struct iface_client **out,
 	*out = c;
 	return 0;
 err:
+	auth_key_free(c->key);
 	chan_fini(&c->ch);
 	os_close(c->ch.sock);
 	os_close(c->epfd);
@@ -595,6 +657,12 @@ uint32_t iface_client_stride(const struct iface_client *c)
 uint64_t iface_client_id(const struct iface_client *c)
 {
 	return c->id;
+}
+
+void iface_client_token(const struct iface_client *c,
+			uint8_t out[IFACE_TOKEN_SIZE])
+{
+	memcpy(out, c->token, IFACE_TOKEN_SIZE);
 }
 
 void iface_client_stats(const struct iface_client *c, struct iface_stats *out)

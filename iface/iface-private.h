@@ -34,6 +34,30 @@ int os_poll_now(int fd, short events);
  * sure its directory exists, is ours and is 0700 (mkdir_dir non-zero). */
 int path_resolve(char **out, const char *path, const char *name, int mkdir_dir);
 
+/* ---- keys in the handshake (proof.c; auth.h does the cryptography) ------- */
+
+struct auth_key;
+struct auth_transcript;
+
+/* The key of a config: none (*out NULL, 0), len bytes at key (-EINVAL
+ * unless IFACE_KEY_SIZE), or a key file (-EACCES for its mode or owner,
+ * -EINVAL for its type or content, -errno of open). Both: -EINVAL. */
+int proof_key(struct auth_key **out, const void *key, size_t len,
+	      const char *file);
+/* Start the transcript of a conversation with its HELLO. 0 or -errno. */
+int proof_start(struct auth_transcript *t, const struct wire_hello *h);
+/* Add j (proof zeroed) to t, then make (make != 0: sets WIRE_JOIN_PROOF
+ * and j->proof) or check the client's proof over the server nonce sn and
+ * j's nonce. The server's proof the same way over WELCOME, with the client
+ * nonce cn. 0, -EACCES (no proof, or a wrong one), -ENOSYS, -errno. */
+int proof_join(const struct auth_key *k, struct auth_transcript *t,
+	       const uint8_t sn[WIRE_NONCE_SIZE], struct wire_join *j,
+	       int make);
+int proof_welcome(const struct auth_key *k, struct auth_transcript *t,
+		  const uint8_t sn[WIRE_NONCE_SIZE],
+		  const uint8_t cn[WIRE_NONCE_SIZE], struct wire_welcome *w,
+		  int make);
+
 /* ---- the data path shared by a server's conn and a client (chan.c) ------- */
 
 /* Where epoll events point to. */

@@ -17,6 +17,7 @@ iface_libiface_la_SOURCES = \
 	iface/os.c \
 	iface/path.c \
 	iface/chan.c \
+	iface/proof.c \
 	iface/server.c \
 	iface/client.c
 iface_libiface_la_CFLAGS = $(LIB_CFLAGS) $(SODIUM_CFLAGS)

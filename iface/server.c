@@ -34,6 +34,7 @@
 
 #include <memenpsf/fdpass.h>
 
+#include "auth.h"
 #include "compiler.h"
 #include "deadline.h"
 #include "iface-private.h"
@@ -56,6 +57,8 @@ struct iface_conn {
 	struct fdpass_cred cred;
 	uint64_t id;
 	void *user;
+	struct wire_hello hello; /* as sent: the transcript starts with it */
+	uint8_t token[WIRE_TOKEN_SIZE]; /* the session token of WELCOME */
 	struct chan ch;
 };
 
@@ -79,6 +82,7 @@ struct iface_server {
 	int kicked;          /* wakefd written by us and not drained yet */
 	uid_t *allow_uids; /* copies of the config's lists */
 	gid_t *allow_gids;
+	struct auth_key *key; /* NULL: no key asked for */
 };
 
 #define DEF_ELEM_SIZE 256
@@ -292,25 +296,70 @@ static void conn_new(struct iface_server *s, int sock)
 	}
 	c->in_epoll_sock = 1;
 
-	h.features = 0;
+	h.features = s->key ? WIRE_FEAT_KEY : 0;
 	h.max_fds = s->cfg.max_fds;
 	h.elem_size = s->cfg.elem_size;
-	randombytes_buf(h.nonce, sizeof(h.nonce));
+	if (auth_random(h.nonce, sizeof(h.nonce)) < 0) {
+		conn_refuse(c, IFACE_R_RESOURCE, "server has no randomness");
+		return;
+	}
+	c->hello = h;
 	n = wire_encode_hello(buf, sizeof(buf), &h);
 	if (n < 0 || fdpass_send(sock, buf, (size_t)n, NULL, 0, 0) != n)
 		conn_kill(c, IFACE_R_HANGUP, "client gone during handshake");
 }
 
-static void handle_join(struct iface_conn *c, const struct wire_join *j)
+/* A keyed server checks the client's proof before anything else of JOIN
+ * and before any allocation; t is left holding HELLO and JOIN for the
+ * server's own proof. 0 when the client may go on (c refused otherwise). */
+static int check_key(struct iface_conn *c, struct wire_join *j,
+		     struct auth_transcript *t)
+{
+	struct iface_server *s = c->srv;
+	int r;
+
+	if (!(j->flags & WIRE_JOIN_PROOF)) {
+		conn_refuse(c, IFACE_R_KEY,
+			    "key refused: this server requires a key");
+		return -EACCES;
+	}
+	/* the server's own challenge sent back: worthless as a nonce */
+	if (sodium_memcmp(j->nonce, c->hello.nonce, WIRE_NONCE_SIZE) == 0) {
+		conn_refuse(c, IFACE_R_KEY,
+			    "key refused: the client sent the server's nonce");
+		return -EACCES;
+	}
+	r = proof_start(t, &c->hello);
+	if (r == 0)
+		r = proof_join(s->key, t, c->hello.nonce, j, 0);
+	if (r == -EACCES) {
+		conn_refuse(c, IFACE_R_KEY,
+			    "key refused: the client's proof is wrong");
+		return r;
+	}
+	if (r < 0) {
+		conn_refuse(c, IFACE_R_RESOURCE,
+			    "server could not check the client's proof");
+		return r;
+	}
+	return 0;
+}
+
+static void handle_join(struct iface_conn *c, struct wire_join *j)
 {
 	struct iface_server *s = c->srv;
 	struct ipcq_config qc = { 0 };
 	unsigned char buf[WIRE_MAX_MSG];
 	struct wire_welcome w = { 0 };
+	struct auth_transcript t;
 	char text[IFACE_TEXT_MAX];
 	int fds[2 * IPCQ_NFDS];
 	int r, n;
 
+	/* a keyless server ignores a proof it did not ask for: the client
+	 * then refuses the WELCOME that proves nothing */
+	if (s->key && check_key(c, j, &t) < 0)
+		return;
 	if (j->elem_size && j->elem_size != s->cfg.elem_size) {
 		snprintf(text, sizeof(text),
 			 "element size %u asked, the server's is %u",
@@ -352,6 +401,10 @@ static void handle_join(struct iface_conn *c, const struct wire_join *j)
 	ipcq_set_peer_fd(c->ch.rx, c->sock);
 	ipcq_set_peer_fd(c->ch.tx, c->sock);
 	c->id = ++s->next_id;
+	if (auth_random(c->token, sizeof(c->token)) < 0) {
+		conn_refuse(c, IFACE_R_RESOURCE, "server has no randomness");
+		return;
+	}
 
 	/* OPEN already, so that on_connect may send (the client reads it
 	 * after WELCOME) or close c (a REFUSE with its reason) */
@@ -375,7 +428,15 @@ static void handle_join(struct iface_conn *c, const struct wire_join *j)
 		w.flags |= WIRE_WELCOME_TYPED;
 		memcpy(w.type_id, qc.type_id, IPCQ_TYPE_ID_SIZE);
 	}
-	randombytes_buf(w.session_token, sizeof(w.session_token));
+	memcpy(w.session_token, c->token, sizeof(w.session_token));
+	if (s->key &&
+	    proof_welcome(s->key, &t, c->hello.nonce, j->nonce, &w, 1) < 0) {
+		chan_send_reason(c->sock, WIRE_BYE, IFACE_R_RESOURCE,
+				 "server could not make its proof");
+		conn_kill(c, IFACE_R_RESOURCE,
+			  "server could not make its proof");
+		return;
+	}
 	n = wire_encode_welcome(buf, sizeof(buf), &w);
 	if (n < 0 ||
 	    fdpass_send(c->sock, buf, (size_t)n, fds, 2 * IPCQ_NFDS, 0) != n) {
@@ -737,8 +798,9 @@ int iface_server_create(struct iface_server **out,
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (sodium_init() < 0)
-		return -ENOSYS;
+	r = auth_init();
+	if (r < 0)
+		return r;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -746,6 +808,13 @@ int iface_server_create(struct iface_server **out,
 	if (cfg)
 		s->cfg = *cfg;
 	r = config_check(&s->cfg);
+	if (r < 0)
+		goto err;
+	r = proof_key(&s->key, s->cfg.key, s->cfg.key_len, s->cfg.key_file);
+	/* the caller's key and file name are not kept */
+	s->cfg.key = NULL;
+	s->cfg.key_len = 0;
+	s->cfg.key_file = NULL;
 	if (r < 0)
 		goto err;
 	r = path_resolve(&s->path, s->cfg.path, s->cfg.name, 1);
@@ -802,6 +871,7 @@ err:
 	fdpass_listener_close(s->lst);
 	os_close(s->wakefd);
 	os_close(s->epfd);
+	auth_key_free(s->key);
 	free(s->msgs);
 	free(s->lens);
 	free(s->allow_uids);
@@ -827,6 +897,7 @@ void iface_server_destroy(struct iface_server *s)
 	fdpass_listener_close(s->lst);
 	os_close(s->wakefd);
 	os_close(s->epfd);
+	auth_key_free(s->key);
 	free(s->msgs);
 	free(s->lens);
 	free(s->allow_uids);
@@ -933,6 +1004,12 @@ void iface_conn_close(struct iface_conn *c, uint32_t code, const char *text)
 uint64_t iface_conn_id(const struct iface_conn *c)
 {
 	return c->id;
+}
+
+void iface_conn_token(const struct iface_conn *c,
+		      uint8_t out[IFACE_TOKEN_SIZE])
+{
+	memcpy(out, c->token, IFACE_TOKEN_SIZE);
 }
 
 pid_t iface_conn_pid(const struct iface_conn *c)

@@ -15,11 +15,14 @@
  *                               client-to-server ring first) or REFUSE
  *   either side       BYE      (0 fds) then close
  *
- * Room for keys (next issue): HELLO carries the server nonce and feature
- * bits (WIRE_FEAT_KEY: the server wants a proof), JOIN the client nonce, a
- * proof over both nonces and a resume token, WELCOME a session token and the
- * server's proof. Challenge-response fills these fields; it adds no message
- * and changes no v1 field.
+ * Keys (iface/proof.c, iface/auth.h): HELLO carries the server nonce and
+ * WIRE_FEAT_KEY when the server wants a proof; JOIN the client nonce and,
+ * with WIRE_JOIN_PROOF, the client's proof; WELCOME the session token and,
+ * with WIRE_WELCOME_PROOF, the server's proof, made only after the client's
+ * was verified. Each proof covers the messages so far as encoded here, its
+ * own with the proof field zeroed. The keys fill v1 fields that v1 always
+ * had; the layout and every parser stayed as they were, so the version
+ * stays 1. The resume token of JOIN is reserved: servers ignore it today.
  *
  * The decoders are pure functions (bytes, number of fds that came with them
  * and recvmsg flags in; a decoded struct or -errno out) so that a fuzz
@@ -50,7 +53,7 @@ enum wire_type {
 #define WIRE_WELCOME_NFDS 6
 
 /* HELLO feature bits */
-#define WIRE_FEAT_KEY 0x1u    /* the server wants a proof of the key (v2) */
+#define WIRE_FEAT_KEY 0x1u    /* the server wants a proof of the key */
 #define WIRE_FEAT_KNOWN 0x1u  /* bits this build understands */
 
 /* JOIN flags */

@@ -15,3 +15,4 @@ include tests/ipcq.mk
 include tests/iface.mk
 include tests/ipcq-extra.mk
 include tests/iface-auth.mk
+include tests/iface-key.mk

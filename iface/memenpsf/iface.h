@@ -20,7 +20,8 @@
  *   -EMSGSIZE   a message larger than the slot
  *   -EPROTO     the peer broke the protocol
  *   -ECONNREFUSED the server refused the client: see struct iface_reason
- *   -EACCES     refused for the client's credentials (or, later, its key)
+ *   -EACCES     refused for the client's credentials or its key (or, on
+ *               the client, a server that could not prove the key)
  *   -EINVAL     a bad argument
  * Time-outs are milliseconds: -1 forever, 0 try once, > 0 at most that long.
  * Nothing prints; descriptors are close-on-exec. Objects are not
@@ -64,6 +65,8 @@ enum iface_reason_code {
 	IFACE_R_HANGUP = 12,   /* the peer vanished without a BYE (crash) */
 	IFACE_R_FEATURE = 13,  /* the peer needs a feature we lack (keys) */
 	IFACE_R_CREDENTIALS = 14, /* the client's uid/gid is not allowed */
+	IFACE_R_KEY = 15,      /* key refused: missing, wrong, or a proof that
+				* does not verify (either side's) */
 };
 
 #define IFACE_TEXT_MAX 128
@@ -101,6 +104,11 @@ enum iface_full_policy {
 	IFACE_FULL_EAGAIN = 0, /* report -EAGAIN, count it in stats.full */
 	IFACE_FULL_DROP = 1,   /* drop the message, count it, return 0 */
 };
+
+/* Size of a pre-shared key (iface_server_config.key, client the same). */
+#define IFACE_KEY_SIZE 32
+/* Size of the session token given in WELCOME (iface_client_token). */
+#define IFACE_TOKEN_SIZE 32
 
 /* Socket path used when a config gives no path: $XDG_RUNTIME_DIR/memenpsf/
  * NAME.sock, or /tmp/memenpsf-UID/NAME.sock when XDG_RUNTIME_DIR is unset. */
@@ -142,7 +150,7 @@ struct iface_server_callbacks {
 	 * IFACE_R_CREDENTIALS (its connect gets -EACCES). NULL: no check. */
 	int (*check_peer)(const struct iface_cred *cred, void *user);
 	/* A client was refused before it was connected (version, type,
-	 * size, capacity, server full, credentials, handshake time-out,
+	 * size, capacity, server full, credentials, key, handshake time-out,
 	 * malformed handshake, on_connect): the same reason its connect
 	 * returns, for the server's log. Called at the end of the dispatch;
 	 * NULL: not told. */
@@ -184,14 +192,29 @@ struct iface_server_config {
 	unsigned n_allow_uids;
 	const gid_t *allow_gids;
 	unsigned n_allow_gids;
+	/* A pre-shared key of IFACE_KEY_SIZE bytes that every client must
+	 * prove before anything is allocated for it (and that the server
+	 * proves back in WELCOME): either key/key_len in memory (copied into
+	 * locked, undumped memory at create; the caller's copy stays the
+	 * caller's to wipe) or key_file (0600 or stricter, owned by the
+	 * effective uid, 32 raw bytes or 64 hex digits and an optional
+	 * newline). Not both. A client without the key is refused with
+	 * IFACE_R_KEY. [none: no key asked for] */
+	const void *key;
+	size_t key_len;
+	const char *key_file;
 };
 
 /*
  * Create a server listening on cfg->path (cfg may be NULL for all defaults).
  * For the default path the directory is created 0700 and refused with
  * -EACCES if it exists but is not ours or not 0700. A stale socket is
- * replaced; a live server on the path gives -EADDRINUSE. Other failures:
- * -EINVAL (bad config), -ENAMETOOLONG, -ENOMEM, -errno. Never blocks.
+ * replaced; a live server on the path gives -EADDRINUSE. A key file with a
+ * mode wider than 0600 or another owner gives -EACCES, one that is not a
+ * regular file or holds anything but a key -EINVAL, a missing one -ENOENT;
+ * a key of the wrong length or both key and key_file -EINVAL; libsodium
+ * that cannot start -ENOSYS. Other failures: -EINVAL (bad config),
+ * -ENAMETOOLONG, -ENOMEM, -errno. Never blocks.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_server_create(struct iface_server **out,
@@ -310,6 +333,11 @@ MEMENPSF_API void iface_conn_close(struct iface_conn *c, uint32_t code,
  * (iface_client_id). */
 MEMENPSF_API uint64_t iface_conn_id(const struct iface_conn *c);
 
+/* Copy the session token sent to c in WELCOME (see iface_client_token) into
+ * out; already drawn when on_connect is called. Never fails. */
+MEMENPSF_API void iface_conn_token(const struct iface_conn *c,
+				   uint8_t out[IFACE_TOKEN_SIZE]);
+
 /* The client's pid and uid as the kernel recorded them when it connected
  * (SO_PEERCRED); 0 when the kernel could not tell. */
 MEMENPSF_API pid_t iface_conn_pid(const struct iface_conn *c);
@@ -370,6 +398,14 @@ struct iface_client_config {
 			       * dispatch; negative: sleep at once] */
 	struct iface_client_callbacks cb;
 	void *user;
+	/* The server's pre-shared key, as in iface_server_config (key/key_len
+	 * or key_file, not both). With a key the client proves it in JOIN and
+	 * demands the server's proof in WELCOME: a server that asks for no
+	 * key, or whose proof is wrong, is refused (-EACCES, IFACE_R_KEY)
+	 * before the rings are touched. [none] */
+	const void *key;
+	size_t key_len;
+	const char *key_file;
 };
 
 /*
@@ -377,8 +413,11 @@ struct iface_client_config {
  * Returns 0 with *out set, or -ENOENT / -ECONNREFUSED (no server),
  * -ECONNREFUSED with *why filled when the server refused us (why may be
  * NULL; it is also filled for -EPROTO / -EPROTONOSUPPORT: what was wrong),
- * -EACCES (refused for our credentials, or a server that wants a key),
- * -ETIMEDOUT, -EPROTO (a server that breaks the protocol), -errno.
+ * -EACCES (refused for our credentials, key refused by the server
+ * (IFACE_R_KEY, its text says "key refused"), or a server that could not
+ * prove our key), -ETIMEDOUT, -EPROTO (a server that breaks the protocol),
+ * -errno. Key errors as iface_server_create (-EACCES, -EINVAL, -ENOENT,
+ * -ENOSYS) come before anything is connected.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_connect(struct iface_client **out,
@@ -399,6 +438,13 @@ MEMENPSF_API uint32_t iface_client_stride(const struct iface_client *c);
 /* The id the server gave this connection in WELCOME (its iface_conn_id),
  * e.g. to match log lines of both sides. */
 MEMENPSF_API uint64_t iface_client_id(const struct iface_client *c);
+
+/* Copy the session token (IFACE_TOKEN_SIZE random bytes) the server gave in
+ * WELCOME into out; the server's side is iface_conn_token. Reserved for
+ * resuming a session after a reconnect, which is not implemented yet: today
+ * it only names the session. Never fails. */
+MEMENPSF_API void iface_client_token(const struct iface_client *c,
+				     uint8_t out[IFACE_TOKEN_SIZE]);
 
 /* Copy the client's counters (tx: toward the server) into *out. Never
  * fails. */
