@@ -29,6 +29,10 @@
  *   ipcq.create.after_eventfd
  *   ipcq.create_path.after_tmpfile   ipcq.create_path.after_fallocate
  *   ipcq.create_path.after_init      ipcq.create_path.before_link
+ *   ipcq.create_path.before_rename   (replacing: the file has a temporary
+ *                                     name, path still the old file)
+ *   ipcq.create_path.no_tmpfile      =error: act as on a file system
+ *                                     without O_TMPFILE (named temp file)
  *   ipcq.open.after_map         ipcq.open.after_claim
  *   ipcq.attach.after_checks    ipcq.attach.after_map
  *   ipcq.share.before_send      ipcq.accept.after_recv

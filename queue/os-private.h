@@ -19,6 +19,16 @@ int os_truncate(int fd, uint64_t size);
 /* fallocate the whole size: memory/disk is taken now (-ENOSPC / -ENOMEM
  * here instead of SIGBUS at the first touch). */
 int os_fallocate(int fd, uint64_t size);
+/* An unnamed regular file in directory dir (O_TMPFILE | O_CLOEXEC, mode
+ * 0600), read+write; -EOPNOTSUPP (or another -errno) where the file system
+ * or kernel has no O_TMPFILE. */
+int os_tmpfile(const char *dir);
+/* Give the file open at fd the name path (linkat through /proc/self/fd:
+ * needs no privilege, unlike AT_EMPTY_PATH); -EEXIST when path exists. */
+int os_link_fd(int fd, const char *path);
+/* flock(LOCK_EX) on fd, waiting (EINTR: retry) or not (nowait: -EAGAIN
+ * when another open file holds it). */
+int os_lock(int fd, int nowait);
 /* eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK). */
 int os_eventfd(void);
 /* Ring an eventfd (add 1); a full counter counts as rung. */

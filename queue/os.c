@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -49,6 +50,45 @@ int os_fallocate(int fd, uint64_t size)
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -errno;
+	return 0;
+}
+
+int os_tmpfile(const char *dir)
+{
+#ifdef O_TMPFILE
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0)
+		return fd;
+	/* Kernels before 3.11 take O_TMPFILE for O_DIRECTORY: EISDIR. */
+	if (errno == EISDIR || errno == EINVAL)
+		return -EOPNOTSUPP;
+	return -errno;
+#else
+	(void)dir;
+	return -EOPNOTSUPP;
+#endif
+}
+
+int os_link_fd(int fd, const char *path)
+{
+	char src[64];
+
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, src, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+int os_lock(int fd, int nowait)
+{
+	int r;
+
+	do
+		r = flock(fd, LOCK_EX | (nowait ? LOCK_NB : 0));
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
  * else (-EPERM otherwise), and its size is checked before mapping. Past
  * that, path rings trust the owner not to shrink the file.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "failpoints.h"
@@ -129,11 +131,214 @@ static int map_path_handle(struct ipcq **out, void *map,
 	return 0;
 }
 
+/* ---- the file ipcq_create_path builds a ring in ------------------------ */
+
+/* A temporary name beside path: PATH.ipcq-tmp.XXXXXX, six characters of
+ * [A-Za-z0-9]. Only the file system fallback and a replacement use one. */
+#define TMP_TAG ".ipcq-tmp."
+#define TMP_SUFFIX 6
+
+static int is_alnum(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	       (c >= 'a' && c <= 'z');
+}
+
+static int is_tmp_name(const char *name, const char *base, size_t blen)
+{
+	size_t t = sizeof(TMP_TAG) - 1, k;
+
+	if (strncmp(name, base, blen) != 0 ||
+	    strncmp(name + blen, TMP_TAG, t) != 0)
+		return 0;
+	name += blen + t;
+	for (k = 0; k < TMP_SUFFIX; k++)
+		if (!is_alnum(name[k]))
+			return 0;
+	return name[TMP_SUFFIX] == '\0';
+}
+
+/* path's directory (allocated) and last component (inside path). */
+static int split_path(const char *path, char **dir, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		*dir = strdup(".");
+	else if (slash == path)
+		*dir = strdup("/");
+	else
+		*dir = strndup(path, (size_t)(slash - path));
+	*base = slash ? slash + 1 : path;
+	if (!*dir)
+		return -ENOMEM;
+	return **base ? 0 : -EINVAL;
+}
+
+/*
+ * Remove the temporary files that creators of path left when they died.
+ * A creator holds an exclusive flock on its file from before the file has a
+ * name (O_TMPFILE) or from right after mkostemp() (and then checks that the
+ * name survived: a sweep between the two unlinked it, and it starts again),
+ * until it is done. So a temporary name whose file nobody holds locked is
+ * one whose creator is dead. Only regular files of ours with exactly the
+ * temporary name pattern are touched, and only the file that was locked
+ * (the name is checked to still lead to it). Best effort: an error leaves a
+ * file where it is.
+ */
+static void sweep_stale(const char *dir, const char *base)
+{
+	size_t blen = strlen(base);
+	struct dirent *e;
+	DIR *d;
+
+	d = opendir(dir); /* O_CLOEXEC in glibc */
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct stat st, now;
+		int fd;
+
+		if (!is_tmp_name(e->d_name, base, blen))
+			continue;
+		fd = openat(dirfd(d), e->d_name,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+				    O_NOCTTY);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid() && os_lock(fd, 1) == 0 &&
+		    fstatat(dirfd(d), e->d_name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+			unlinkat(dirfd(d), e->d_name, 0);
+		close(fd); /* drops the lock */
+	}
+	closedir(d);
+}
+
+/* Open the file to build the ring in, locked (see sweep_stale): an unnamed
+ * one in dir (*tmp NULL), or where the file system cannot, a named one
+ * beside path (*tmp its name, allocated). */
+static int tmp_open(const char *dir, const char *path, int *fdp, char **tmp)
+{
+	int fd, r, tries;
+
+	*tmp = NULL;
+	fd = FAILPOINT_ERR("ipcq.create_path.no_tmpfile") ? -EOPNOTSUPP
+							   : os_tmpfile(dir);
+	if (fd >= 0) {
+		r = os_lock(fd, 0);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		*fdp = fd;
+		return 0;
+	}
+	if (fd != -EOPNOTSUPP)
+		return fd;
+	for (tries = 0; tries < 16; tries++) {
+		struct stat st;
+		char *name;
+
+		if (asprintf(&name, "%s" TMP_TAG "XXXXXX", path) < 0)
+			return -ENOMEM;
+		fd = mkostemp(name, O_CLOEXEC); /* mode 0600 */
+		if (fd < 0) {
+			r = -errno;
+			free(name);
+			return r;
+		}
+		r = os_lock(fd, 0);
+		if (r == 0 && fstat(fd, &st) < 0)
+			r = -errno;
+		if (r == 0 && st.st_nlink > 0) {
+			*fdp = fd;
+			*tmp = name;
+			return 0;
+		}
+		/* A sweep took the name before our lock (nlink 0): again. */
+		if (r < 0)
+			unlink(name);
+		close(fd);
+		free(name);
+		if (r < 0)
+			return r;
+	}
+	return -EAGAIN;
+}
+
+/* Give the unnamed file at fd a temporary name beside path (for rename). */
+static int name_tmpfile(int fd, const char *path, char **tmp)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789";
+	struct timespec ts;
+	uint64_t x;
+	size_t n;
+	char *name;
+	int tries, k, r = -EEXIST;
+
+	if (asprintf(&name, "%s" TMP_TAG "XXXXXX", path) < 0)
+		return -ENOMEM;
+	n = strlen(name) - TMP_SUFFIX;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	x = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
+	    ((uint64_t)getpid() << 40);
+	for (tries = 0; tries < 100 && r == -EEXIST; tries++) {
+		for (k = 0; k < TMP_SUFFIX; k++) {
+			x = x * UINT64_C(6364136223846793005) +
+			    UINT64_C(1442695040888963407);
+			name[n + (size_t)k] = set[(x >> 33) % (sizeof(set) - 1)];
+		}
+		r = os_link_fd(fd, name);
+	}
+	if (r < 0) {
+		free(name);
+		return r;
+	}
+	*tmp = name;
+	return 0;
+}
+
+/* Link the finished ring at fd (named *tmp, or unnamed) into place at path;
+ * an existing ring no live process uses (or any file, with IPCQ_REPLACE)
+ * is replaced atomically. *tmp is freed and cleared once renamed. */
+static int link_into_place(int fd, const char *path, char **tmp,
+			   unsigned flags)
+{
+	int r;
+
+	if (*tmp)
+		r = link(*tmp, path) < 0 ? -errno : 0;
+	else
+		r = os_link_fd(fd, path);
+	if (r != -EEXIST)
+		return r;
+	if (!(flags & IPCQ_REPLACE) && path_in_use(path))
+		return -EEXIST;
+	/* rename() is atomic (processes still mapping the old file keep it)
+	 * but wants a name to move. */
+	if (!*tmp) {
+		r = name_tmpfile(fd, path, tmp);
+		if (r < 0)
+			return r;
+	}
+	if (FAILPOINT_ERR("ipcq.create_path.before_rename"))
+		return -EIO;
+	if (rename(*tmp, path) < 0)
+		return -errno;
+	free(*tmp);
+	*tmp = NULL;
+	return 0;
+}
+
 int ipcq_create_path(struct ipcq **out, const char *path,
 		     const struct ipcq_config *cfg, enum ipcq_role role,
 		     unsigned flags)
 {
-	char *tmp = NULL;
+	char *dir = NULL, *tmp = NULL;
+	const char *base;
 	struct ipcq_geom g;
 	struct ipcq *q = NULL;
 	void *map = NULL;
@@ -153,20 +358,18 @@ int ipcq_create_path(struct ipcq **out, const char *path,
 	total = g.total_size = ipcq_total_of(g.stride, g.capacity);
 	memcpy(g.type_id, cfg->type_id, IPCQ_TYPE_ID_SIZE);
 
-	/* Build the whole ring in a temporary file beside path, then link it
-	 * into place: path never names a half-made ring. */
-	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
-		tmp = NULL;
-		r = -ENOMEM;
+	r = split_path(path, &dir, &base);
+	if (r < 0)
 		goto err;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
-	if (fd < 0) {
-		r = -errno;
-		free(tmp);
-		tmp = NULL;
+	sweep_stale(dir, base);
+	/* Build the whole ring in a file without a name, then link it into
+	 * place: path never names a half-made ring, and a creator that dies
+	 * leaves nothing behind. Where the file system has no O_TMPFILE, and
+	 * for the rename of a replacement, the file has a temporary name for
+	 * a while; the next creator's sweep removes it if we die. */
+	r = tmp_open(dir, path, &fd, &tmp);
+	if (r < 0)
 		goto err;
-	}
 	FP_STEP("ipcq.create_path.after_tmpfile");
 	r = os_truncate(fd, total);
 	if (r < 0)
@@ -186,25 +389,15 @@ int ipcq_create_path(struct ipcq **out, const char *path,
 	if (r < 0)
 		goto err;
 	FP_STEP("ipcq.create_path.before_link");
-	if (link(tmp, path) < 0) {
-		if (errno != EEXIST) {
-			r = -errno;
-			goto err;
-		}
-		if (!(flags & IPCQ_REPLACE) && path_in_use(path)) {
-			r = -EEXIST;
-			goto err;
-		}
-		/* Atomic: processes still mapping the old file keep it. */
-		if (rename(tmp, path) < 0) {
-			r = -errno;
-			goto err;
-		}
-	} else {
-		unlink(tmp);
+	r = link_into_place(fd, path, &tmp, flags);
+	if (r < 0)
+		goto err;
+	if (tmp) {
+		unlink(tmp); /* path holds the ring now */
+		free(tmp);
 	}
-	free(tmp);
-	close(fd);
+	free(dir);
+	close(fd); /* drops the lock */
 	*out = q;
 	return 0;
 err:
@@ -214,12 +407,13 @@ err:
 	}
 	if (map)
 		munmap(map, (size_t)total);
-	if (fd >= 0)
-		close(fd);
 	if (tmp) {
-		unlink(tmp);
+		unlink(tmp); /* before the lock goes with fd */
 		free(tmp);
 	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
 	return r;
 }
 

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -613,8 +615,8 @@ static const char *const create_path_fps[] = {
 /*
  * A child dies at each step of ipcq_create_path. The path must not name a
  * ring (it is linked in only when complete); a retry creates the ring and a
- * peer can open it. The temporary file of the dead creator stays beside the
- * path (a crash cannot run the unwinding): at most one, never at the path.
+ * peer can open it. The ring is built in a file without a name (O_TMPFILE),
+ * so nothing at all is left in the directory by the dead creator.
  */
 START_TEST(test_create_path_dies)
 {
@@ -635,13 +637,143 @@ START_TEST(test_create_path_dies)
 	ck_assert_int_eq(stat(path, &st), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_int_eq(ipcq_open_path(&q, path, NULL, IPCQ_CONSUMER), -ENOENT);
-	ck_assert_int_le(strays(dir), 1);
+	ck_assert_int_eq(strays(dir), 0);
 	ck_assert_int_eq(ipcq_create_path(&p, path, &cfg, IPCQ_PRODUCER, 0), 0);
 	ck_assert_int_eq(ipcq_open_path(&q, path, NULL, IPCQ_CONSUMER), 0);
 	full_lap(p, q, 0);
 	ipcq_close(q);
 	ipcq_close(p);
 	tu_rmtree(dir);
+	free(path);
+}
+END_TEST
+
+/* A ring file at path that no live process uses (created, then closed). */
+static void stale_ring(const char *path, uint32_t elem)
+{
+	struct ipcq_config cfg = px_cfg(elem, CAP, 0);
+	struct ipcq *q;
+
+	ck_assert_int_eq(ipcq_create_path(&q, path, &cfg, IPCQ_PRODUCER, 0), 0);
+	ipcq_close(q);
+}
+
+/*
+ * A child replacing a stale ring dies just before its rename: the new ring
+ * has a temporary name then (rename needs one), and it stays; path is still
+ * the old ring. The next ipcq_create_path sweeps the dead creator's file
+ * away and replaces the old ring: nothing is left beside path.
+ */
+START_TEST(test_create_path_replace_dies)
+{
+	struct ipcq_config cfg = px_cfg(ELEM, CAP, 0);
+	char *dir, *path = ring_path(&dir);
+	struct ipcq *q, *p;
+	pid_t pid;
+
+	stale_ring(path, ELEM + 8);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		arm("ipcq.create_path.before_rename", _i ? "kill" : "exit");
+		_exit(ipcq_create_path(&q, path, &cfg, IPCQ_PRODUCER, 0) < 0
+			      ? CH_SETUP : CH_SURVIVED);
+	}
+	ck_assert_int_eq(tu_wait(pid), _i ? DEAD_KILL : DEAD_EXIT);
+	ck_assert_int_eq(strays(dir), 1); /* the dead creator's file */
+	ck_assert_int_eq(ipcq_open_path(&q, path, NULL, IPCQ_CONSUMER), 0);
+	ck_assert_uint_eq(ipcq_elem_size(q), ELEM + 8); /* still the old one */
+	ipcq_close(q);
+	ck_assert_int_eq(ipcq_create_path(&p, path, &cfg, IPCQ_PRODUCER, 0), 0);
+	ck_assert_int_eq(strays(dir), 0);
+	ck_assert_int_eq(ipcq_open_path(&q, path, NULL, IPCQ_CONSUMER), 0);
+	ck_assert_uint_eq(ipcq_elem_size(q), ELEM);
+	full_lap(p, q, 0);
+	ipcq_close(q);
+	ipcq_close(p);
+	tu_rmtree(dir);
+	free(path);
+}
+END_TEST
+
+/*
+ * Where the file system has no O_TMPFILE (forced here by a failpoint), the
+ * ring is built in a named temporary file: creating and replacing still
+ * leave nothing beside path, and an error on the way removes the file.
+ */
+START_TEST(test_create_path_fallback)
+{
+	struct ipcq_config cfg = px_cfg(ELEM, CAP, 0);
+	char *dir, *path = ring_path(&dir);
+	struct ipcq *q, *p;
+
+	arm("ipcq.create_path.no_tmpfile@1", "error");
+	ck_assert_int_eq(ipcq_create_path(&p, path, &cfg, IPCQ_PRODUCER, 0), 0);
+	unsetenv(FAILPOINT_ENV);
+	ck_assert_int_eq(strays(dir), 0);
+	ipcq_close(p);
+	/* hits count per process: arm again for each call */
+	arm("ipcq.create_path.no_tmpfile@2", "error");
+	ck_assert_int_eq(ipcq_create_path(&p, path, &cfg, IPCQ_PRODUCER, 0), 0);
+	unsetenv(FAILPOINT_ENV);
+	ck_assert_int_eq(strays(dir), 0);
+	ck_assert_int_eq(ipcq_open_path(&q, path, NULL, IPCQ_CONSUMER), 0);
+	full_lap(p, q, 0);
+	ipcq_close(q);
+	ipcq_close(p);
+	tu_rmtree(dir);
+	free(path);
+}
+END_TEST
+
+/*
+ * The sweep: a temporary file whose creator died (a child that made one the
+ * way the fallback does, mkostemp then flock, and was killed) is removed by
+ * the next ipcq_create_path of that path; one still locked by a live
+ * creator (this process) is kept, and so are names that only look alike.
+ */
+START_TEST(test_create_path_sweeps_dead)
+{
+	struct ipcq_config cfg = px_cfg(ELEM, CAP, 0);
+	char *dir, *path = ring_path(&dir), *dead, *live, *other;
+	struct ipcq *p;
+	int fd, lfd;
+	pid_t pid;
+
+	ck_assert_int_ge(asprintf(&dead, "%s.ipcq-tmp.XXXXXX", path), 0);
+	ck_assert_int_ge(asprintf(&live, "%s.ipcq-tmp.XXXXXX", path), 0);
+	ck_assert_int_ge(asprintf(&other, "%s.ipcq-tmp.12345", path), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		fd = mkostemp(dead, O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0)
+			_exit(CH_SETUP);
+		raise(SIGKILL);
+		_exit(CH_SURVIVED);
+	}
+	ck_assert_int_eq(tu_wait(pid), DEAD_KILL);
+	lfd = mkostemp(live, O_CLOEXEC);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(flock(lfd, LOCK_EX), 0);
+	fd = open(other, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(strays(dir), 3); /* dead, live, other */
+	ck_assert_int_eq(ipcq_create_path(&p, path, &cfg, IPCQ_PRODUCER, 0), 0);
+	ipcq_close(p);
+	ck_assert_int_eq(access(live, F_OK), 0);
+	ck_assert_int_eq(access(other, F_OK), 0);
+	ck_assert_int_eq(strays(dir), 2); /* the dead one is gone */
+	close(lfd); /* now nobody holds it: the next creator sweeps it */
+	ck_assert_int_eq(ipcq_create_path(&p, path, &cfg, IPCQ_PRODUCER, 0), 0);
+	ipcq_close(p);
+	ck_assert_int_eq(access(live, F_OK), -1);
+	ck_assert_int_eq(strays(dir), 1); /* other */
+	tu_rmtree(dir);
+	free(dead);
+	free(live);
+	free(other);
 	free(path);
 }
 END_TEST
@@ -945,6 +1077,9 @@ static Suite *crash_suite(void)
 	tcase_add_loop_test(tc, test_create_path_error, 0,
 			    (int)(sizeof(create_path_fps) /
 				  sizeof(create_path_fps[0])));
+	tcase_add_loop_test(tc, test_create_path_replace_dies, 0, 2);
+	tcase_add_test(tc, test_create_path_fallback);
+	tcase_add_test(tc, test_create_path_sweeps_dead);
 	tcase_add_loop_test(tc, test_open_dies, 0, 4);
 	tcase_add_test(tc, test_open_error);
 	tcase_add_loop_test(tc, test_attach_dies, 0, 4);
