@@ -42,6 +42,8 @@ static void usage(FILE *f)
 		"  --batch N         messages sent before reading echoes (default 16)\n"
 		"  --window N        most messages in flight (default: ring capacity)\n"
 		"  --mode spin|block poll the rings, or sleep when idle (default spin)\n"
+		"  --key-file FILE   prove this pre-shared key (0600, 32 bytes or 64\n"
+		"                    hex digits) and demand the server prove it too\n"
 		"  --quiet           print only errors\n"
 		"  --help            this text\n"
 		"Exit status 0 only when every message was checked.\n",
@@ -153,6 +155,7 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "key-file", required_argument, NULL, 'k' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -191,6 +194,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'k':
+			cfg.key_file = optarg;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -208,7 +214,14 @@ int main(int argc, char **argv)
 	}
 
 	r = iface_client_connect(&x.c, &cfg, &why);
+	if (r < 0 && !why.code && cfg.key_file) {
+		/* nothing came from a server: the key file, or no server */
+		fprintf(stderr, "ipc-client: cannot connect (key file %s): %s\n",
+			cfg.key_file, strerror(-r));
+		return 1;
+	}
 	if (r < 0) {
+		/* a refused key says "key refused: ..." in why.text */
 		fprintf(stderr, "ipc-client: cannot connect: %s%s%s\n",
 			strerror(-r), why.code ? ": " : "", why.text);
 		return 1;

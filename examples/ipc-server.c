@@ -107,9 +107,9 @@ static void on_refused(const struct iface_cred *cred,
 	struct totals *t = user;
 
 	t->refused++;
-	if (!t->quiet)
-		printf("refused pid=%d reason=%u (%s)\n", (int)cred->pid,
-		       why->code, why->text);
+	/* one line per refusal, also when quiet: it is the security log */
+	printf("refused pid=%d reason=%u (%s)\n", (int)cred->pid, why->code,
+	       why->text);
 }
 
 static void usage(FILE *f)
@@ -123,10 +123,14 @@ static void usage(FILE *f)
 		"  --max-clients N     most clients at once (default 64)\n"
 		"  --handshake-ms MS   drop a client silent that long (default 2000)\n"
 		"  --drop              drop echoes to a full ring (default: count only)\n"
+		"  --key-file FILE     require clients to prove this pre-shared key\n"
+		"                      (0600, 32 bytes or 64 hex digits); the server\n"
+		"                      proves it back. Refused clients are printed\n"
+		"                      one line each, also with --quiet\n"
 		"  --spin N            dispatch rounds an idle client's ring is polled\n"
 		"                      before the server may sleep (default 2000; 0: none)\n"
 		"  --ready-fd N        also write the \"ready PATH\" line to fd N\n"
-		"  --quiet             no per-client lines\n"
+		"  --quiet             no per-client lines (refusals still print)\n"
 		"  --help              this text\n"
 		"Stops on SIGINT/SIGTERM: BYE to every client, summary, exit 0.\n");
 }
@@ -141,6 +145,7 @@ int main(int argc, char **argv)
 		{ "handshake-ms", required_argument, NULL, 'H' },
 		{ "drop", no_argument, NULL, 'd' },
 		{ "spin", required_argument, NULL, 'S' },
+		{ "key-file", required_argument, NULL, 'k' },
 		{ "ready-fd", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -181,6 +186,9 @@ int main(int argc, char **argv)
 			if (!cfg.spin)
 				cfg.spin = -1;
 			break;
+		case 'k':
+			cfg.key_file = optarg;
+			break;
 		case 'r':
 			ready_fd = (int)ex_number("--ready-fd", optarg, 0, 1 << 20);
 			break;
@@ -207,6 +215,12 @@ int main(int argc, char **argv)
 	cfg.user = &t;
 
 	r = iface_server_create(&g_server, &cfg);
+	if (r < 0 && cfg.key_file) {
+		fprintf(stderr, "ipc-server: cannot start on %s with key file %s: %s\n",
+			cfg.path ? cfg.path : "the default path", cfg.key_file,
+			strerror(-r));
+		return 1;
+	}
 	if (r < 0) {
 		fprintf(stderr, "ipc-server: cannot listen on %s: %s\n",
 			cfg.path ? cfg.path : "the default path", strerror(-r));

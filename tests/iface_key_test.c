@@ -922,6 +922,153 @@ START_TEST(test_key_files)
 }
 END_TEST
 
+/* ---- the examples with --key-file ------------------------------------------ */
+
+/* A file of the build tree: $MEMENPSF_BUILDDIR (set by make check), else
+ * the parent of the directory holding this test binary. */
+static char *build_file(const char *rel)
+{
+	const char *b = getenv("MEMENPSF_BUILDDIR");
+	char exe[4096], *p;
+	ssize_t n;
+
+	if (b && *b) {
+		ck_assert_int_gt(asprintf(&p, "%s/%s", b, rel), 0);
+		return p;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	if (strlen(exe) > 6 && strcmp(exe + strlen(exe) - 6, "/.libs") == 0)
+		exe[strlen(exe) - 6] = '\0';
+	*strrchr(exe, '/') = '\0';
+	ck_assert_int_gt(asprintf(&p, "%s/%s", exe, rel), 0);
+	return p;
+}
+
+#define A(lit) ((char *)(uintptr_t)(lit))
+
+/* Run argv with stdout to out and stderr to err (-1: /dev/null). */
+static pid_t spawn_out(char *const argv[], int out, int err)
+{
+	pid_t pid = t_fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+		    dup2(out >= 0 ? out : null, STDOUT_FILENO) < 0 ||
+		    dup2(err >= 0 ? err : null, STDERR_FILENO) < 0)
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* One line from fd (byte by byte: nothing after it is taken). */
+static void read_line(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (n < cap - 1) {
+		ck_assert_int_eq(t_read_full(fd, buf + n, 1), 1);
+		if (buf[n++] == '\n')
+			break;
+	}
+	buf[n] = '\0';
+}
+
+/* Run ipc-client with extra args; its exit status, its stderr in err. */
+static int run_client(char *bin, const char *file, char *err, size_t cap)
+{
+	char *argv[] = { bin,	      A("--socket"),   path, A("--count"),
+			 A("2000"),   A("--quiet"),    NULL, NULL,
+			 NULL };
+	int e[2], st;
+	size_t n = 0;
+	pid_t pid;
+
+	if (file) {
+		argv[6] = A("--key-file");
+		argv[7] = (char *)(uintptr_t)file;
+	}
+	t_pipe(e);
+	pid = spawn_out(argv, -1, e[1]);
+	close(e[1]);
+	for (;;) {
+		ssize_t r = read(e[0], err + n, cap - 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		ck_assert_int_ge(r, 0);
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		ck_assert_uint_lt(n, cap - 1);
+	}
+	err[n] = '\0';
+	close(e[0]);
+	st = tu_wait(pid);
+	return st;
+}
+
+/*
+ * ipc-server --key-file and ipc-client --key-file as programs: the same
+ * key file (hex) works (exit 0); a client with another key (raw bytes) or
+ * none exits 1 saying "key refused", and for each the server prints one
+ * "refused" line naming the key; SIGTERM ends the server with status 0.
+ */
+START_TEST(test_key_examples)
+{
+	char *srv_bin = build_file("examples/ipc-server");
+	char *cl_bin = build_file("examples/ipc-client");
+	char *good = key_file("key", HEX "\n", 65, 0600);
+	char *other = key_file("other", (const char *)OTHER, sizeof(OTHER),
+			       0600);
+	char *sargv[] = { srv_bin,    A("--socket"), path,   A("--key-file"),
+			  good,	      A("--quiet"),  NULL };
+	char line[512], err[1024];
+	int out[2];
+	pid_t srv;
+
+	t_pipe(out);
+	srv = spawn_out(sargv, out[1], -1);
+	close(out[1]);
+	read_line(out[0], line, sizeof(line));
+	ck_assert_msg(strncmp(line, "ready ", 6) == 0, "server said '%s'",
+		      line);
+
+	ck_assert_int_eq(run_client(cl_bin, good, err, sizeof(err)), 0);
+
+	ck_assert_int_eq(run_client(cl_bin, other, err, sizeof(err)), 1);
+	ck_assert_msg(strstr(err, "key refused") != NULL, "client: '%s'", err);
+	read_line(out[0], line, sizeof(line));
+	ck_assert_msg(strncmp(line, "refused ", 8) == 0 &&
+			      strstr(line, "key refused") != NULL,
+		      "server: '%s'", line);
+
+	ck_assert_int_eq(run_client(cl_bin, NULL, err, sizeof(err)), 1);
+	ck_assert_msg(strstr(err, "key refused") != NULL, "client: '%s'", err);
+	read_line(out[0], line, sizeof(line));
+	ck_assert_msg(strncmp(line, "refused ", 8) == 0 &&
+			      strstr(line, "key refused") != NULL,
+		      "server: '%s'", line);
+
+	ck_assert_int_eq(kill(srv, SIGTERM), 0);
+	ck_assert_int_eq(tu_wait(srv), 0);
+	read_line(out[0], line, sizeof(line));
+	ck_assert_msg(strstr(line, "refused=2") != NULL, "summary: '%s'",
+		      line);
+	close(out[0]);
+	free(srv_bin);
+	free(cl_bin);
+	free(good);
+	free(other);
+}
+END_TEST
+
 static TCase *tcase(const char *name, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -941,6 +1088,7 @@ static Suite *key_suite(void)
 	tcase_add_test(tc, test_key_wrong_and_missing);
 	tcase_add_test(tc, test_key_server_has_none);
 	tcase_add_test(tc, test_key_files);
+	tcase_add_test(tc, test_key_examples);
 	suite_add_tcase(s, tc);
 	tc = tcase("hostile", 60);
 	tcase_add_test(tc, test_key_replay);
