@@ -17,6 +17,8 @@
 #include <memenpsf/ipcq.h>
 
 #include "fuzz-input.h"
+#include "../iface/auth.h"
+#include "../iface/iface-private.h" /* proof_* */
 #include "../iface/wire.h"
 
 static const char *outdir;
@@ -55,6 +57,34 @@ static void wire_seed(const char *name, unsigned nfds, int flags,
 	in[1] = (uint8_t)flags;
 	memcpy(in + FZ_WIRE_PREFIX, msg, (size_t)len);
 	put("fuzz_wire", name, in, FZ_WIRE_PREFIX + (size_t)len);
+}
+
+/* A JOIN and a WELCOME whose proofs verify in fuzz_wire's keyed checks
+ * (the fixed key, HELLO and nonces of fuzz-input.h). */
+static void key_seeds(void)
+{
+	struct wire_hello h = { .features = WIRE_FEAT_KEY, .max_fds = 8,
+				.elem_size = 64 };
+	struct wire_join j = { .elem_size = 64 };
+	struct wire_welcome w = { .elem_size = 64, .capacity_c2s = 256,
+				  .capacity_s2c = 256, .conn_id = 3 };
+	struct auth_transcript t;
+	struct auth_key *k;
+	uint8_t m[WIRE_MAX_MSG], b[32];
+
+	fz_key(b);
+	fz_key_nonces(h.nonce, j.nonce);
+	memset(w.session_token, 0x99, sizeof(w.session_token));
+	if (auth_key_from_mem(&k, b, sizeof(b)) < 0 ||
+	    proof_start(&t, &h) < 0 || proof_join(k, &t, h.nonce, &j, 1) < 0 ||
+	    proof_welcome(k, &t, h.nonce, j.nonce, &w, 1) < 0) {
+		fprintf(stderr, "proving the key seeds failed\n");
+		exit(1);
+	}
+	auth_key_free(k);
+	wire_seed("join-proved", 0, 0, m, wire_encode_join(m, sizeof(m), &j));
+	wire_seed("welcome-proved", WIRE_WELCOME_NFDS, 0, m,
+		  wire_encode_welcome(m, sizeof(m), &w));
 }
 
 static void wire_seeds(void)
@@ -101,6 +131,8 @@ static void wire_seeds(void)
 	wire_seed("bye-long", 0, 0, m,
 		  wire_encode_raw(m, sizeof(m), WIRE_VERSION, WIRE_BYE, &rs,
 				  sizeof(rs)));
+
+	key_seeds();
 
 	/* refused ones, near the edges */
 	wire_seed("hello-v2", 0, 0, m,

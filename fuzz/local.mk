@@ -2,7 +2,8 @@
 # scripts/fuzz). Each target reads its whole input as one hostile peer's
 # bytes; fuzz/corpus/TARGET/ holds the seeds fuzz/gen_corpus writes.
 #
-#   fuzz_wire         wire_decode(): message bytes + number of fds + flags
+#   fuzz_wire         wire_decode(): message bytes + number of fds + flags;
+#                     and the key's proof check on what it accepts
 #   fuzz_ipcq_header  the ring attach validator: seals, file size, header
 #                     bytes and the attacher's expectations
 #   fuzz_ipcq_ring    a consumer (and a producer) over a mapping whose
@@ -16,9 +17,12 @@ EXTRA_DIST += fuzz/corpus fuzz/regress
 if ENABLE_FUZZING
 noinst_PROGRAMS += fuzz/fuzz_wire fuzz/fuzz_ipcq_header fuzz/fuzz_ipcq_ring
 
-fuzz_fuzz_wire_SOURCES = fuzz/fuzz_wire.c fuzz/fuzz-input.h
+# fuzz_wire also checks proofs (iface/proof.c, compiled in: libiface hides it)
+fuzz_fuzz_wire_SOURCES = fuzz/fuzz_wire.c fuzz/fuzz-input.h iface/proof.c
+fuzz_fuzz_wire_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
 fuzz_fuzz_wire_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
-fuzz_fuzz_wire_LDADD = iface/libifacewire.la
+fuzz_fuzz_wire_LDADD = iface/libifacewire.la iface/libifaceauth.la \
+	$(SODIUM_LIBS)
 
 fuzz_fuzz_ipcq_header_SOURCES = fuzz/fuzz_ipcq_header.c fuzz/fuzz-input.h
 fuzz_fuzz_ipcq_header_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS) -static
@@ -32,8 +36,10 @@ endif
 # The seed generator: a plain program built by every configuration (it is
 # small) and run by scripts/fuzz --regen-corpus.
 noinst_PROGRAMS += fuzz/gen_corpus
-fuzz_gen_corpus_SOURCES = fuzz/gen_corpus.c fuzz/fuzz-input.h
-fuzz_gen_corpus_LDADD = iface/libifacewire.la queue/libipcq.la
+fuzz_gen_corpus_SOURCES = fuzz/gen_corpus.c fuzz/fuzz-input.h iface/proof.c
+fuzz_gen_corpus_CFLAGS = $(AM_CFLAGS) $(SODIUM_CFLAGS)
+fuzz_gen_corpus_LDADD = iface/libifacewire.la iface/libifaceauth.la \
+	queue/libipcq.la $(SODIUM_LIBS)
 
 # The same targets' entry points, compiled by the ordinary build, replay the
 # committed seeds and regressions in make check (no clang needed). Each
@@ -42,8 +48,9 @@ if HAVE_CHECK
 FZ_REPLAY_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/fuzz
 check_LTLIBRARIES += fuzz/libreplay_wire.la fuzz/libreplay_ipcq_header.la \
 	fuzz/libreplay_ipcq_ring.la
-fuzz_libreplay_wire_la_SOURCES = fuzz/fuzz_wire.c fuzz/fuzz-input.h
-fuzz_libreplay_wire_la_CFLAGS = $(FZ_REPLAY_CFLAGS) \
+fuzz_libreplay_wire_la_SOURCES = fuzz/fuzz_wire.c fuzz/fuzz-input.h \
+	iface/proof.c
+fuzz_libreplay_wire_la_CFLAGS = $(FZ_REPLAY_CFLAGS) $(SODIUM_CFLAGS) \
 	-DLLVMFuzzerTestOneInput=fz_replay_wire
 fuzz_libreplay_ipcq_header_la_SOURCES = fuzz/fuzz_ipcq_header.c \
 	fuzz/fuzz-input.h
@@ -63,5 +70,6 @@ tests_fuzz_replay_test_CFLAGS = $(FZ_REPLAY_CFLAGS) \
 tests_fuzz_replay_test_LDFLAGS = $(AM_LDFLAGS) -static
 tests_fuzz_replay_test_LDADD = fuzz/libreplay_wire.la \
 	fuzz/libreplay_ipcq_header.la fuzz/libreplay_ipcq_ring.la \
-	iface/libifacewire.la queue/libipcq.la $(TEST_LIBS)
+	iface/libifacewire.la iface/libifaceauth.la queue/libipcq.la \
+	$(TEST_LIBS) $(SODIUM_LIBS)
 endif
