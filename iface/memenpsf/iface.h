@@ -460,8 +460,9 @@ MEMENPSF_API void iface_client_reason(const struct iface_client *c,
  * Send one byte message of len (0..elem_size) bytes. 0, -EAGAIN (ring full;
  * IFACE_FULL_DROP: 0, dropped and counted), -EMSGSIZE, -EPIPE once the
  * server is known to be gone: the control socket is checked every 1024th
- * send and on a full ring (first try, then every 16th, at most every 50
- * us), so at most a ring's worth goes into the ring of a dead server.
+ * call and on a full ring (the first try after 256 calls when the last
+ * look is 1 ms old, then every 64th try in a row when it is 50 us old), so
+ * at most a ring's worth goes into the ring of a dead server.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_send(struct iface_client *c, const void *buf, size_t len);
