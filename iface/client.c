@@ -431,6 +431,7 @@ static int dispatch_once(struct iface_client *c, int timeout_ms)
 {
 	struct epoll_event ev[4];
 	int handled = 0, pending = 0, polling = 0, n = 0, r, t = timeout_ms;
+	int ready = 0;
 	unsigned batch;
 
 	if (c->stop_req) {
@@ -441,10 +442,17 @@ static int dispatch_once(struct iface_client *c, int timeout_ms)
 	}
 	if (c->reported)
 		return -EPIPE;
+	if (c->armed && timeout_ms == 0 && ipcq_count(c->ch.rx)) {
+		/* the armed ring has work: take it now, without waiting for
+		 * epoll to report the doorbell */
+		ipcq_disarm(c->ch.rx);
+		c->armed = 0;
+		ready = 1;
+	}
 	if ((!c->armed && c->cfg.cb.on_message) || c->ch.dead)
 		t = 0;
-	if (t == 0 && c->busy && !c->ch.dead &&
-	    (c->skip_epoll += c->busy) < SPIN_EPOLL_EVERY) {
+	if (t == 0 && (c->busy || ready) && !c->ch.dead &&
+	    (c->skip_epoll += c->busy ? c->busy : 1) < SPIN_EPOLL_EVERY) {
 		n = 0; /* the ring keeps us busy: epoll can wait a few rounds */
 	} else {
 		c->skip_epoll = 0;

@@ -637,7 +637,7 @@ static int deliver_all(struct iface_server *s, int *busy)
 static int dispatch_once(struct iface_server *s, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
-	int handled = 0, busy = 0, n = 0, t = timeout_ms, hs = 0;
+	int handled = 0, busy = 0, n = 0, t = timeout_ms, hs = 0, ready = 0;
 
 	if (s->stop_req) {
 		s->stop_req = 0;
@@ -646,6 +646,13 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 		return -ECANCELED;
 	}
 	for (struct iface_conn *c = s->conns; c; c = c->next) {
+		if (c->armed && timeout_ms == 0 && ipcq_count(c->ch.rx)) {
+			/* an armed ring with work: take it now, without
+			 * waiting for epoll to report its doorbell */
+			ipcq_disarm(c->ch.rx);
+			c->armed = 0;
+			ready = 1;
+		}
 		if ((c->state == C_OPEN && !c->armed && s->cfg.cb.on_message) ||
 		    c->state == C_DRAINING)
 			t = 0;
@@ -660,8 +667,8 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 				t = (int)left;
 		}
 	}
-	if (t == 0 && s->busy &&
-	    (s->skip_epoll += s->busy) < SPIN_EPOLL_EVERY) {
+	if (t == 0 && (s->busy || ready) &&
+	    (s->skip_epoll += s->busy ? s->busy : 1) < SPIN_EPOLL_EVERY) {
 		n = 0; /* the rings keep us busy: epoll can wait a few rounds */
 	} else {
 		s->skip_epoll = 0;
