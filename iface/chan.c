@@ -395,12 +395,22 @@ ssize_t chan_recv_wait(struct chan *ch, void *buf, size_t cap, int timeout_ms)
 	}
 }
 
+/* A batch handed to a message callback also stops at this many bytes of
+ * slots: the slots go back to the producer only when the callback returns,
+ * so 64 large elements (4 MiB of 64 KiB ones, half the ring) would keep the
+ * producer waiting and push what the callback copies out of the cache
+ * (64 KiB throughput: 0.87x a pop at a time). */
+#define DELIVER_BYTES (256u << 10)
+
 int chan_deliver(struct chan *ch, unsigned batch, unsigned budget,
 		 struct iface_msg *msgs, uint32_t *lens, chan_deliver_fn cb,
 		 void *ctx)
 {
 	uint32_t stride = ipcq_stride(ch->rx);
 	unsigned done = 0;
+
+	if (batch > DELIVER_BYTES / stride)
+		batch = DELIVER_BYTES / stride ? DELIVER_BYTES / stride : 1;
 
 	while (done < budget) {
 		const void *first;
