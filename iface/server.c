@@ -593,7 +593,7 @@ static int deliver_all(struct iface_server *s, int *busy)
 		if (s->cfg.cb.on_message)
 			r = chan_deliver(&c->ch, batch, batch * BUDGET_BATCHES,
 					 s->msgs, s->lens, conn_deliver_cb, c);
-		else
+		else /* the application reads it: one event per conn */
 			r = ipcq_count(c->ch.rx) ? 1 : -EAGAIN;
 		if (r == -EBADMSG) {
 			chan_send_reason(c->sock, WIRE_BYE, IFACE_R_PROTOCOL,
@@ -604,19 +604,17 @@ static int deliver_all(struct iface_server *s, int *busy)
 		}
 		if (c->state == C_DEAD)
 			continue; /* closed by the callback */
-		if (r > 0 && s->cfg.cb.on_message) {
+		if (r > 0) {
 			total += r;
 			*busy = 1;
 			c->idle = 0;
 			continue;
 		}
-		/* empty (or no reader): a draining conn is done */
+		/* empty: a draining conn is done */
 		if (c->state == C_DRAINING) {
 			conn_kill(c, c->ch.why.code, NULL);
 			continue;
 		}
-		if (!s->cfg.cb.on_message)
-			continue; /* the user reads it; do not spin on it */
 		if ((int)c->idle < s->cfg.spin) {
 			c->idle++; /* poll it again next round */
 			*busy = 1;
@@ -653,8 +651,7 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 			c->armed = 0;
 			ready = 1;
 		}
-		if ((c->state == C_OPEN && !c->armed && s->cfg.cb.on_message) ||
-		    c->state == C_DRAINING)
+		if ((c->state == C_OPEN && !c->armed) || c->state == C_DRAINING)
 			t = 0;
 		if (c->state == C_HANDSHAKE)
 			hs = 1;
@@ -989,6 +986,58 @@ int iface_conn_commit(struct iface_conn *c, unsigned n)
 	if (!c || !c->ch.tx)
 		return -EINVAL;
 	return chan_commit(&c->ch, n);
+}
+
+/* Receiving outside on_message: from an open conn, and from one whose
+ * client is gone until its ring is read to the end (-EPIPE then). */
+static int conn_readable(const struct iface_conn *c)
+{
+	return c && (c->state == C_OPEN || c->state == C_DRAINING);
+}
+
+ssize_t iface_conn_recv(struct iface_conn *c, void *buf, size_t cap)
+{
+	if (!c)
+		return -EINVAL;
+	return conn_readable(c) ? chan_recv(&c->ch, buf, cap) : -EPIPE;
+}
+
+ssize_t iface_conn_recv_wait(struct iface_conn *c, void *buf, size_t cap,
+			     int timeout_ms)
+{
+	if (!c)
+		return -EINVAL;
+	if (!conn_readable(c))
+		return -EPIPE;
+	if (c->armed) {
+		/* the wait below disarms the ring when it is done: the
+		 * dispatch polls it again instead of waiting for a bell */
+		ipcq_disarm(c->ch.rx);
+		c->armed = 0;
+	}
+	return chan_recv_wait(&c->ch, buf, cap, timeout_ms);
+}
+
+int iface_conn_recv_n(struct iface_conn *c, void *elems, unsigned n)
+{
+	if (!c)
+		return -EINVAL;
+	return conn_readable(c) ? chan_recv_n(&c->ch, elems, n) : -EPIPE;
+}
+
+int iface_conn_peek(struct iface_conn *c, unsigned want, const void **first,
+		    uint32_t *lens)
+{
+	if (!c || !want || !first)
+		return -EINVAL;
+	return conn_readable(c) ? chan_peek(&c->ch, want, first, lens) : -EPIPE;
+}
+
+int iface_conn_release(struct iface_conn *c, unsigned n)
+{
+	if (!c || !c->ch.rx)
+		return -EINVAL;
+	return chan_release(&c->ch, n);
 }
 
 void iface_conn_close(struct iface_conn *c, uint32_t code, const char *text)

@@ -11,6 +11,7 @@
  *   refuse     version (both ways), type / size / capacity, full, time-out
  *   hostile    bad clients (messages, fds, rings) and bad servers
  *   peer_dies  what a dying peer published is delivered before the news
+ *   conn_recv  a server without on_message reads its conns itself
  *   slow       broadcast toward a slow client; wake-ups per batch
  *   examples   ipc-server / ipc-client / ipc-typed / ipc-poll exec'd
  *   signal     stop() from a signal handler, server and client
@@ -2074,6 +2075,204 @@ START_TEST(test_examples_typed_poll)
 }
 END_TEST
 
+/*
+ * A server without on_message reads its conn itself: iface_conn_recv (byte
+ * messages of every length, -EMSGSIZE, -EAGAIN), recv_wait (-ETIMEDOUT on
+ * an empty ring, then woken by a message sent while it waits on an armed
+ * ring), recv_n, peek / release; its dispatch wakes and returns for a conn
+ * that holds messages; messages left by a client that said BYE are read
+ * before -EPIPE, and on_disconnect comes only after that.
+ */
+#define CR_BYTES 40  /* byte messages, lengths 0..39 */
+#define CR_ELEMS 8   /* whole elements by send_n */
+#define CR_LEFT 3    /* left in the ring at the BYE */
+
+static struct {
+	struct iface_conn *conn;
+	unsigned disconnects;
+	uint32_t code;
+	struct iface_stats st;
+} g_cr;
+
+static int cr_connect(struct iface_conn *c, void *user)
+{
+	(void)user;
+	g_cr.conn = c;
+	return 0;
+}
+
+static void cr_disconnect(struct iface_conn *c, const struct iface_reason *why,
+			  void *user)
+{
+	(void)user;
+	g_cr.disconnects++;
+	g_cr.code = why->code;
+	iface_conn_stats(c, &g_cr.st);
+	g_cr.conn = NULL;
+}
+
+static void cr_fill(unsigned char *b, size_t len, unsigned k)
+{
+	for (size_t i = 0; i < len; i++)
+		b[i] = (unsigned char)(k * 31 + i);
+}
+
+static int cr_ok(const unsigned char *b, size_t len, unsigned k)
+{
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != (unsigned char)(k * 31 + i))
+			return 0;
+	return 1;
+}
+
+static int cr_client(struct tu_barrier *go, struct tu_barrier *sent)
+{
+	struct iface_client_config cc = { .path = path };
+	unsigned char el[CR_ELEMS][T_ELEM], b[T_ELEM];
+	struct iface_client *c;
+	char t;
+
+	if (iface_client_connect(&c, &cc, NULL) < 0)
+		return XC_CONNECT;
+	/* 1: byte messages and whole elements, then say so */
+	if (read(go->fd[0], &t, 1) != 1)
+		return XC_PIPE;
+	for (unsigned k = 0; k < CR_BYTES; k++) {
+		cr_fill(b, k, k);
+		if (iface_client_send(c, b, k) != 0)
+			return XC_SEND;
+	}
+	for (unsigned k = 0; k < CR_ELEMS; k++)
+		cr_fill(el[k], T_ELEM, 100 + k);
+	if (iface_client_send_n(c, el, CR_ELEMS) != CR_ELEMS)
+		return XC_SEND;
+	if (write(sent->fd[1], "s", 1) != 1)
+		return XC_PIPE;
+	/* 2: one message while the server waits for it */
+	if (read(go->fd[0], &t, 1) != 1)
+		return XC_PIPE;
+	cr_fill(b, 7, 200);
+	if (iface_client_send(c, b, 7) != 0)
+		return XC_SEND;
+	/* 3: one while the server sleeps in its dispatch */
+	if (read(go->fd[0], &t, 1) != 1)
+		return XC_PIPE;
+	cr_fill(b, 9, 201);
+	if (iface_client_send(c, b, 9) != 0)
+		return XC_SEND;
+	/* 4: leave some in the ring and say goodbye */
+	if (read(go->fd[0], &t, 1) != 1)
+		return XC_PIPE;
+	for (unsigned k = 0; k < CR_LEFT; k++) {
+		cr_fill(b, 5, 300 + k);
+		if (iface_client_send(c, b, 5) != 0)
+			return XC_SEND;
+	}
+	iface_client_close(c);
+	return XC_OK;
+}
+
+START_TEST(test_conn_recv)
+{
+	struct iface_server_config sc = { 0 };
+	unsigned char b[T_ELEM], el[5][T_ELEM];
+	struct tu_barrier go, sent;
+	struct iface_server *s;
+	const void *first;
+	uint32_t lens[CR_ELEMS];
+	pid_t pid;
+	int n;
+
+	memset(&g_cr, 0, sizeof(g_cr));
+	sc.path = path;
+	sc.elem_size = T_ELEM;
+	sc.spin = -1; /* arm an empty ring at once: the wake-ups are tested */
+	sc.cb.on_connect = cr_connect;
+	sc.cb.on_disconnect = cr_disconnect;
+	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	tu_barrier_init(&go);
+	tu_barrier_init(&sent);
+	pid = t_fork();
+	if (pid == 0)
+		_exit(cr_client(&go, &sent));
+	DISPATCH_UNTIL(s, g_cr.conn != NULL);
+	ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, sizeof(b)), -EAGAIN);
+	ck_assert_int_eq(iface_conn_recv_wait(g_cr.conn, b, sizeof(b), 1),
+			 -ETIMEDOUT);
+	ck_assert_int_eq(iface_conn_recv_n(g_cr.conn, el, 0), -EINVAL);
+
+	/* 1 */
+	tu_barrier_signal(&go);
+	tu_barrier_wait(&sent);
+	/* the conn with messages (and its doorbell, when it was armed) */
+	ck_assert_int_ge(iface_server_dispatch(s, 5000), 1);
+	ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, 8), 0); /* length 0 */
+	for (unsigned k = 1; k < CR_BYTES; k++) {
+		ssize_t r;
+
+		if (k == 20) /* a buffer too small leaves it queued */
+			ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, k - 1),
+					 -EMSGSIZE);
+		r = iface_conn_recv(g_cr.conn, b, sizeof(b));
+		ck_assert_int_eq(r, (ssize_t)k);
+		ck_assert_msg(cr_ok(b, k, k), "message %u", k);
+	}
+	ck_assert_int_eq(iface_conn_recv_n(g_cr.conn, el, 5), 5);
+	for (unsigned k = 0; k < 5; k++)
+		ck_assert(cr_ok(el[k], T_ELEM, 100 + k));
+	n = iface_conn_peek(g_cr.conn, CR_ELEMS, &first, lens);
+	ck_assert_int_eq(n, CR_ELEMS - 5);
+	for (int k = 0; k < n; k++) {
+		ck_assert_uint_eq(lens[k], T_ELEM);
+		ck_assert(cr_ok((const unsigned char *)first +
+					(size_t)k * iface_conn_stride(g_cr.conn),
+				T_ELEM, 105 + (unsigned)k));
+	}
+	ck_assert_int_eq(iface_conn_release(g_cr.conn, (unsigned)n + 1),
+			 -EINVAL);
+	ck_assert_int_eq(iface_conn_release(g_cr.conn, (unsigned)n), 0);
+	ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, sizeof(b)), -EAGAIN);
+	ck_assert_int_eq(iface_conn_peek(g_cr.conn, 1, &first, NULL), -EAGAIN);
+
+	/* 2: the ring is armed by this dispatch (spin -1); recv_wait takes
+	 * it over and is woken by the message */
+	ck_assert_int_eq(iface_server_dispatch(s, 0), 0);
+	tu_barrier_signal(&go);
+	ck_assert_int_eq(iface_conn_recv_wait(g_cr.conn, b, sizeof(b), 10000),
+			 7);
+	ck_assert(cr_ok(b, 7, 200));
+
+	/* 3: the dispatch sleeps on the armed ring until the message */
+	ck_assert_int_eq(iface_server_dispatch(s, 0), 0);
+	tu_barrier_signal(&go);
+	ck_assert_int_ge(iface_server_dispatch(s, 10000), 1);
+	ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, sizeof(b)), 9);
+	ck_assert(cr_ok(b, 9, 201));
+
+	/* 4: what the client left is read before -EPIPE and on_disconnect */
+	tu_barrier_signal(&go);
+	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	/* until the dispatch saw the BYE (sends to c fail from then on) */
+	memset(b, 0, sizeof(b));
+	DISPATCH_UNTIL(s, iface_conn_send(g_cr.conn, b, 1) == -EPIPE);
+	for (unsigned k = 0; k < CR_LEFT; k++) {
+		ck_assert_int_ge(iface_server_dispatch(s, 0), 1);
+		ck_assert_uint_eq(g_cr.disconnects, 0);
+		ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, sizeof(b)), 5);
+		ck_assert(cr_ok(b, 5, 300 + k));
+	}
+	ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, sizeof(b)), -EPIPE);
+	ck_assert_uint_eq(g_cr.disconnects, 0);
+	DISPATCH_UNTIL(s, g_cr.disconnects == 1);
+	ck_assert_uint_eq(g_cr.code, IFACE_R_CLOSED);
+	ck_assert_uint_eq(g_cr.st.rx_msgs, CR_BYTES + CR_ELEMS + 2 + CR_LEFT);
+	ck_assert_uint_eq(iface_server_nclients(s), 0);
+	iface_server_destroy(s);
+	tu_barrier_close(&go);
+	tu_barrier_close(&sent);
+}
+END_TEST
+
 static TCase *tcase(const char *name, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -2117,6 +2316,10 @@ static Suite *iface_suite(void)
 	tcase_add_test(tc, test_left_in_ring_to_server);
 	tcase_add_test(tc, test_left_in_ring_to_client);
 	tcase_add_test(tc, test_close_in_callback);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("conn_recv", 30);
+	tcase_add_test(tc, test_conn_recv);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("slow", 30);

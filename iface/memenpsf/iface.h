@@ -12,6 +12,7 @@
  *     on_message(conn, msgs, n)
  *     on_disconnect(conn, reason)
  *   iface_conn_send(conn, ...), iface_server_broadcast(s, ...)
+ *   iface_conn_recv(conn, ...) (a server without on_message)
  *
  * Conventions (all of memenpsf): 0 or a count on success, -errno on failure:
  *   -EAGAIN     ring full (send) or empty (receive), non-blocking call
@@ -137,7 +138,10 @@ struct iface_server_callbacks {
 	 * follows. */
 	int (*on_connect)(struct iface_conn *c, void *user);
 	/* n (>= 1) messages from c, in order. They are released back to the
-	 * client's ring when the callback returns. */
+	 * client's ring when the callback returns. NULL: the application
+	 * reads each conn itself (iface_conn_recv and the calls after it);
+	 * a dispatch then counts each conn whose ring holds messages as one
+	 * event, and returns at once while one does. */
 	void (*on_message)(struct iface_conn *c, const struct iface_msg *msgs,
 			   unsigned n, void *user);
 	/* c is gone (exactly once for every accepted conn); c is freed after
@@ -171,7 +175,9 @@ struct iface_server_config {
 	unsigned max_fds;      /* most fds accepted in one control message;
 				* any message that carries more is a protocol
 				* error [8, at most FDPASS_MAX_FDS] */
-	unsigned batch;        /* most messages per on_message call [64] */
+	unsigned batch;        /* most messages per on_message call [64]; a
+				* batch also stops at 256 KiB of slots, so
+				* that the client refills the ring meanwhile */
 	enum iface_full_policy full_policy; /* [IFACE_FULL_EAGAIN] */
 	unsigned mode;         /* socket file mode [0600] */
 	struct iface_server_callbacks cb;
@@ -240,8 +246,9 @@ MEMENPSF_API int iface_server_fd(const struct iface_server *s);
 /*
  * Handle what is ready: new clients, handshakes, messages (in batches),
  * hang-ups, handshake time-outs; wait at most timeout_ms for something to be
- * ready. Returns how many events, messages and disconnects it handled (0
- * only when timeout_ms ran out with nothing to do), -ECANCELED once
+ * ready. Returns how many events, messages (without on_message: conns
+ * whose ring holds messages) and disconnects it handled (0 only when
+ * timeout_ms ran out with nothing to do), -ECANCELED once
  * iface_server_stop() was called (and clears the stop request), or -errno
  * from epoll. Conns closed during the call are freed before it returns.
  */
@@ -321,6 +328,43 @@ MEMENPSF_API MEMENPSF_MUST_USE
 int iface_conn_commit(struct iface_conn *c, unsigned n);
 
 /*
+ * Receive outside on_message (meant for a server without one; with one,
+ * these find what the dispatch did not hand to it yet). One byte message
+ * into buf: its length, -EMSGSIZE when cap is too small (it stays queued),
+ * -EAGAIN when c's ring is empty, -EPIPE once the client is gone (seen by
+ * a dispatch) and everything it published was read, -EBADMSG. Never
+ * blocks.
+ */
+MEMENPSF_API MEMENPSF_MUST_USE
+ssize_t iface_conn_recv(struct iface_conn *c, void *buf, size_t cap);
+
+/* As iface_conn_recv, but wait at most timeout_ms for a message: its
+ * length, -ETIMEDOUT, -EPIPE (at once when the client hangs up),
+ * -EMSGSIZE. Blocks the whole server meanwhile, as iface_conn_send_wait. */
+MEMENPSF_API MEMENPSF_MUST_USE
+ssize_t iface_conn_recv_wait(struct iface_conn *c, void *buf, size_t cap,
+			     int timeout_ms);
+
+/* Receive up to n whole elements into elems (elem_size apart; shorter byte
+ * messages zero-padded), releasing once. Returns how many (1..n), -EAGAIN,
+ * -EPIPE, -EINVAL (n == 0). Never blocks. */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_conn_recv_n(struct iface_conn *c, void *elems, unsigned n);
+
+/* Zero-copy receive: look at up to want published messages lying
+ * contiguously (slot k at *first + k * iface_conn_stride(c); lens gets each
+ * length when not NULL). Returns how many, -EAGAIN, -EPIPE, -EINVAL. They
+ * stay in the ring until iface_conn_release(). */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_conn_peek(struct iface_conn *c, unsigned want, const void **first,
+		    uint32_t *lens);
+
+/* Give the first n peeked messages back to c's ring. 0, or -EINVAL when n
+ * is more than was peeked. */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_conn_release(struct iface_conn *c, unsigned n);
+
+/*
  * Close c gracefully: BYE with code (0: IFACE_R_CLOSED) and text, then
  * on_disconnect (with that reason) and the free happen at the end of the
  * current dispatch, so this is safe inside any callback. Messages still in
@@ -354,7 +398,7 @@ MEMENPSF_API void iface_conn_stats(const struct iface_conn *c,
 				   struct iface_stats *out);
 
 /* Element size of c's rings (the server's elem_size), and the distance
- * between two slots' payloads for iface_conn_reserve. */
+ * between two slots' payloads for iface_conn_reserve and iface_conn_peek. */
 MEMENPSF_API uint32_t iface_conn_elem_size(const struct iface_conn *c);
 MEMENPSF_API uint32_t iface_conn_stride(const struct iface_conn *c);
 
@@ -388,7 +432,8 @@ struct iface_client_config {
 	uint32_t min_capacity; /* smallest ring capacity accepted, 0: any */
 	uint8_t type_id[IPCQ_TYPE_ID_SIZE]; /* demanded type; zero: any */
 	int timeout_ms;       /* connect + handshake [5000]; -1 forever */
-	unsigned batch;       /* most messages per on_message call [64] */
+	unsigned batch;       /* most messages per on_message call [64];
+			       * at most 256 KiB of slots */
 	enum iface_full_policy full_policy; /* [IFACE_FULL_EAGAIN] */
 	int spin;             /* polls of the ring before a blocking call
 			       * sleeps, and dispatch rounds an empty ring is
