@@ -37,6 +37,15 @@ int ipcq_check_config(const struct ipcq_config *cfg)
 	return 0;
 }
 
+uint64_t ipcq_size_of(uint32_t elem_size, uint32_t capacity)
+{
+	struct ipcq_config c = { .elem_size = elem_size, .capacity = capacity };
+
+	if (ipcq_check_config(&c) < 0)
+		return 0;
+	return ipcq_total_of(ipcq_stride_of(elem_size), capacity);
+}
+
 void ipcq_init_shm(struct ipcq_shm *shm, const struct ipcq_config *cfg,
 		   uint64_t total)
 {

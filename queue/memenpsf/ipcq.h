@@ -285,6 +285,12 @@ MEMENPSF_API uint32_t ipcq_elem_size(const struct ipcq *q);
 MEMENPSF_API uint32_t ipcq_stride(const struct ipcq *q);
 MEMENPSF_API enum ipcq_role ipcq_role(const struct ipcq *q);
 
+/* Bytes of shared memory a ring of this geometry takes (header page and
+ * slots), as ipcq_create would allocate them; 0 when the geometry is not
+ * valid (see struct ipcq_config). For callers that budget memory before
+ * they create rings. */
+MEMENPSF_API uint64_t ipcq_size_of(uint32_t elem_size, uint32_t capacity);
+
 /* ---- typed access ----------------------------------------------------------
  *
  * IPCQ_DEFINE_TYPE(tick, struct tick, "struct tick v1") defines static inline
