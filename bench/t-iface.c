@@ -144,6 +144,8 @@ static int channel_gone(struct iface_side *q, const char *who)
 			who, (unsigned)q->why.code,
 			q->why.text[0] ? q->why.text : "no text");
 	}
+	if (q->why.code == IFACE_R_CORRUPT)
+		return -EBADMSG;
 	return q->why.code == IFACE_R_PROTOCOL ? -EPROTO : -EPIPE;
 }
 

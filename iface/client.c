@@ -495,11 +495,11 @@ static int dispatch_once(struct iface_client *c, int timeout_ms)
 		r = chan_deliver(&c->ch, batch, batch * 4, c->msgs, c->lens,
 				 client_deliver_cb, c);
 		if (r == -EBADMSG) {
-			chan_reason(&c->ch.why, IFACE_R_PROTOCOL,
+			chan_reason(&c->ch.why, IFACE_R_CORRUPT,
 				    "the server corrupted its ring");
 			if (!c->ch.dead)
 				chan_send_reason(c->ch.sock, WIRE_BYE,
-						 IFACE_R_PROTOCOL,
+						 IFACE_R_CORRUPT,
 						 "ring corrupted");
 			c->ch.dead = 1;
 			peer_gone(c);

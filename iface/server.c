@@ -596,9 +596,9 @@ static int deliver_all(struct iface_server *s, int *busy)
 		else /* the application reads it: one event per conn */
 			r = ipcq_count(c->ch.rx) ? 1 : -EAGAIN;
 		if (r == -EBADMSG) {
-			chan_send_reason(c->sock, WIRE_BYE, IFACE_R_PROTOCOL,
+			chan_send_reason(c->sock, WIRE_BYE, IFACE_R_CORRUPT,
 					 "ring corrupted");
-			conn_kill(c, IFACE_R_PROTOCOL,
+			conn_kill(c, IFACE_R_CORRUPT,
 				  "the client corrupted its ring");
 			continue;
 		}

@@ -827,7 +827,7 @@ enum hostile_ring {
 };
 
 /* Corrupt the client-to-server ring the way h says, ring its doorbell,
- * and expect BYE (PROTOCOL) then the end of the socket. */
+ * and expect BYE (CORRUPT) then the end of the socket. */
 static void play_hostile_ring(enum hostile_ring h)
 {
 	int fds[WIRE_WELCOME_NFDS], sock = raw_open_fds(fds);
@@ -869,7 +869,7 @@ static void play_hostile_ring(enum hostile_ring h)
 	}
 	/* the data doorbell of that ring, whether or not the server sleeps */
 	ck_assert_int_eq(write(fds[1], &one, sizeof(one)), (ssize_t)sizeof(one));
-	expect_reason(sock, WIRE_BYE, IFACE_R_PROTOCOL, NULL);
+	expect_reason(sock, WIRE_BYE, IFACE_R_CORRUPT, NULL);
 	munmap(map, (size_t)st.st_size);
 	for (int i = 0; i < WIRE_WELCOME_NFDS; i++)
 		close(fds[i]);
@@ -879,7 +879,7 @@ static void play_hostile_ring(enum hostile_ring h)
 /*
  * A client that writes lies into its own ring (a length past the slot, a
  * tail past what the ring holds, a tail behind the head) is dropped with a
- * PROTOCOL BYE, never read out of bounds; the server's descriptors and
+ * CORRUPT BYE, never read out of bounds; the server's descriptors and
  * mappings return to their level and a good client streaming all along
  * sees no error.
  */
@@ -904,7 +904,7 @@ START_TEST(test_hostile_ring)
 
 			play_hostile_ring((enum hostile_ring)h);
 			srv_note_read(notes, &n);
-			ck_assert_uint_eq(n.code, IFACE_R_PROTOCOL);
+			ck_assert_uint_eq(n.code, IFACE_R_CORRUPT);
 			ck_assert_uint_eq(n.rx, 0);
 			ck_assert_int_eq(proc_fd_count(srv), fds0);
 			ck_assert_int_eq(proc_memfd_maps(srv), maps0);

@@ -23,6 +23,7 @@
  *   -ECONNREFUSED the server refused the client: see struct iface_reason
  *   -EACCES     refused for the client's credentials or its key (or, on
  *               the client, a server that could not prove the key)
+ *   -EBADMSG    the peer's shared memory holds values that cannot be right
  *   -EINVAL     a bad argument
  * Time-outs are milliseconds: -1 forever, 0 try once, > 0 at most that long.
  * Nothing prints; descriptors are close-on-exec. Objects are not
@@ -68,6 +69,8 @@ enum iface_reason_code {
 	IFACE_R_CREDENTIALS = 14, /* the client's uid/gid is not allowed */
 	IFACE_R_KEY = 15,      /* key refused: missing, wrong, or a proof that
 				* does not verify (either side's) */
+	IFACE_R_CORRUPT = 16,  /* the peer's ring held values that cannot be
+				* right (-EBADMSG there): it is dropped */
 };
 
 #define IFACE_TEXT_MAX 128
