@@ -104,10 +104,17 @@ static int refused(const struct wire_msg *m, struct iface_reason *why)
 		memcpy(why->text, m->u.reason.text, sizeof(why->text));
 		why->text[sizeof(why->text) - 1] = 0;
 	}
-	return m->u.reason.code == IFACE_R_CREDENTIALS ||
-			       m->u.reason.code == IFACE_R_KEY
-		       ? -EACCES
-		       : -ECONNREFUSED;
+	switch (m->u.reason.code) {
+	case IFACE_R_CREDENTIALS:
+	case IFACE_R_KEY:
+		return -EACCES;
+	case IFACE_R_MEMORY:
+		return -ENOSPC;
+	case IFACE_R_BUSY:
+		return -EAGAIN;
+	default:
+		return -ECONNREFUSED;
+	}
 }
 
 static void close_fds(int *fds, unsigned nfds)

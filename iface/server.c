@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -53,6 +54,7 @@ struct iface_conn {
 	unsigned idle; /* rounds its ring was found empty, not armed yet */
 	int announced; /* on_connect accepted it: on_disconnect is owed */
 	int refused;   /* REFUSE sent: on_refused is owed */
+	uint64_t shm;  /* bytes of shared memory its rings take */
 	int64_t deadline_ns;
 	struct fdpass_cred cred;
 	uint64_t id;
@@ -73,6 +75,11 @@ struct iface_server {
 	struct iface_conn *reap;
 	unsigned nconns; /* handshaking + open + draining */
 	unsigned nopen;  /* announced and not yet dead */
+	unsigned npending; /* in C_HANDSHAKE */
+	uint64_t shm;      /* bytes of all conns' rings */
+	uint64_t pair_shm; /* bytes of one conn's two rings */
+	uid_t uid;         /* ours: the default policy */
+	int lst_paused;    /* listener out of epoll: max_pending reached */
 	uint64_t next_id;
 	struct iface_msg *msgs;
 	uint32_t *lens;
@@ -91,6 +98,9 @@ struct iface_server {
 #define DEF_HANDSHAKE_MS 2000
 #define DEF_MAX_FDS 8
 #define DEF_BATCH 64
+#define DEF_MAX_PENDING 16
+#define DEF_MAX_CLIENT_SHM (256ull << 20)
+#define DEF_MAX_SHM (1ull << 30)
 #define MAX_EVENTS 64
 #define ACCEPT_BURST 16
 /* most messages one conn may deliver per dispatch before the others' turn */
@@ -150,6 +160,8 @@ static void conn_kill(struct iface_conn *c, uint32_t code, const char *text)
 		chan_reason(&c->ch.why, code, text);
 	c->ch.dead = 1;
 	c->ch.closing = 1;
+	if (c->state == C_HANDSHAKE)
+		s->npending--;
 	c->state = C_DEAD;
 	s->nconns--;
 	c->reap_next = s->reap;
@@ -165,26 +177,107 @@ static void conn_refuse(struct iface_conn *c, uint32_t code, const char *text)
 	conn_kill(c, code, text);
 }
 
-/* The credential policy: 0 when the peer may go on, -EACCES otherwise. */
+/* The credential policy: 0 when the peer may go on, -EACCES otherwise.
+ * Default: our own uid only; the lists replace that; allow_any_uid drops
+ * it; check_peer comes after. */
 static int cred_allowed(const struct iface_server *s, int known,
 			const struct iface_cred *cr)
 {
 	const struct iface_server_config *cfg = &s->cfg;
 	int listed = cfg->n_allow_uids || cfg->n_allow_gids, ok = 0;
 
-	if (!listed && !cfg->cb.check_peer)
+	if (cfg->allow_any_uid && !cfg->cb.check_peer)
 		return 0;
 	if (!known)
 		return -EACCES; /* a policy, but nothing to check it on */
-	for (unsigned i = 0; listed && !ok && i < cfg->n_allow_uids; i++)
+	if (cfg->allow_any_uid)
+		ok = 1;
+	else if (!listed)
+		ok = cr->uid == s->uid;
+	for (unsigned i = 0; !ok && i < cfg->n_allow_uids; i++)
 		ok = s->allow_uids[i] == cr->uid;
-	for (unsigned i = 0; listed && !ok && i < cfg->n_allow_gids; i++)
+	for (unsigned i = 0; !ok && i < cfg->n_allow_gids; i++)
 		ok = s->allow_gids[i] == cr->gid;
-	if (listed && !ok)
+	if (!ok)
 		return -EACCES;
 	if (cfg->cb.check_peer && cfg->cb.check_peer(cr, cfg->user) != 0)
 		return -EACCES;
 	return 0;
+}
+
+/* Refuse a socket that has no conn (nothing was allocated for it): REFUSE,
+ * close, tell on_refused at once. */
+static void sock_refuse(struct iface_server *s, int sock,
+			const struct iface_cred *cr, uint32_t code,
+			const char *text)
+{
+	struct iface_reason why;
+
+	chan_send_reason(sock, WIRE_REFUSE, code, text);
+	os_close(sock);
+	if (s->cfg.cb.on_refused) {
+		chan_reason(&why, code, text);
+		s->cfg.cb.on_refused(cr, &why, s->cfg.user);
+	}
+}
+
+/* Pending handshakes of pid's process, and its oldest pending conn
+ * (s->conns is newest first). */
+static unsigned pending_of(const struct iface_server *s, pid_t pid,
+			   struct iface_conn **oldest)
+{
+	unsigned n = 0;
+
+	for (struct iface_conn *c = s->conns; c; c = c->next)
+		if (c->state == C_HANDSHAKE && c->cred.pid == pid) {
+			n++;
+			*oldest = c;
+		}
+	return n;
+}
+
+/*
+ * At max_pending, the conn to drop for a newcomer: the oldest pending conn
+ * of the process with the most pending ones, when that is at least two.
+ * NULL when every pending conn is another process's: then nobody is
+ * dropped and the listener waits (accepting resumes as soon as a pending
+ * conn finishes or times out; newcomers wait in the kernel's backlog, in
+ * order). So one process that floods the socket only ever drops its own
+ * connections, and an honest client, one connection per process, is never
+ * dropped for another's sake while it is handshaking.
+ */
+static struct iface_conn *pending_victim(const struct iface_server *s)
+{
+	struct iface_conn *victim = NULL;
+	unsigned best = 1;
+
+	for (struct iface_conn *c = s->conns; c; c = c->next) {
+		struct iface_conn *old = NULL;
+		unsigned n;
+
+		if (c->state != C_HANDSHAKE)
+			continue;
+		n = pending_of(s, c->cred.pid, &old);
+		if (n > best) {
+			best = n;
+			victim = old;
+		}
+	}
+	return victim;
+}
+
+/* The listener leaves / rejoins the epoll set: it is out while max_pending
+ * handshakes are pending and none can be dropped for a newcomer. */
+static void listen_pause(struct iface_server *s, int pause)
+{
+	if (pause == s->lst_paused)
+		return;
+	if (pause)
+		os_epoll_del(s->epfd, fdpass_listener_fd(s->lst));
+	else if (os_epoll_add(s->epfd, fdpass_listener_fd(s->lst), EPOLLIN,
+			      &s->lst_src) < 0)
+		return; /* still paused: tried again after the next dispatch */
+	s->lst_paused = pause;
 }
 
 static void conn_free(struct iface_conn *c)
@@ -197,6 +290,7 @@ static void conn_free(struct iface_conn *c)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	s->shm -= c->shm;
 	chan_fini(&c->ch);
 	os_close(c->sock);
 	free(c);
@@ -233,19 +327,56 @@ static int reap(struct iface_server *s)
 
 static void conn_new(struct iface_server *s, int sock)
 {
-	struct iface_conn *c = calloc(1, sizeof(*c));
 	unsigned char buf[WIRE_MAX_MSG];
 	struct wire_hello h = { 0 };
+	struct fdpass_cred fc = { 0 };
 	struct iface_cred cr = { 0 };
+	char text[IFACE_TEXT_MAX];
+	struct iface_conn *c;
 	int n, known;
 
+	/* the credentials first, before anything is allocated or sent */
+	known = fdpass_peer_cred(sock, &fc) == 0;
+	if (known) {
+		cr.pid = fc.pid;
+		cr.uid = fc.uid;
+		cr.gid = fc.gid;
+	}
+	if (cred_allowed(s, known, &cr) < 0) {
+		if (known)
+			snprintf(text, sizeof(text),
+				 "uid %u gid %u may not use this server",
+				 (unsigned)cr.uid, (unsigned)cr.gid);
+		else
+			snprintf(text, sizeof(text),
+				 "the client's credentials are unknown");
+		sock_refuse(s, sock, &cr, IFACE_R_CREDENTIALS, text);
+		return;
+	}
+	if (s->nconns - s->npending >= s->cfg.max_clients) {
+		snprintf(text, sizeof(text), "server full (%u clients)",
+			 s->cfg.max_clients);
+		sock_refuse(s, sock, &cr, IFACE_R_FULL, text);
+		return;
+	}
+	if (s->npending >= s->cfg.max_pending) {
+		struct iface_conn *v = pending_victim(s);
+
+		/* accept_some looked: there is one */
+		snprintf(text, sizeof(text),
+			 "too many handshakes pending (%u) from pid %ld",
+			 s->cfg.max_pending, (long)(v ? v->cred.pid : 0));
+		if (v)
+			conn_refuse(v, IFACE_R_BUSY, text);
+	}
+	c = calloc(1, sizeof(*c));
 	if (!c) {
-		chan_send_reason(sock, WIRE_REFUSE, IFACE_R_RESOURCE,
-				 "server out of memory");
-		os_close(sock);
+		sock_refuse(s, sock, &cr, IFACE_R_RESOURCE,
+			    "server out of memory");
 		return;
 	}
 	c->srv = s;
+	c->cred = fc;
 	c->sock = sock;
 	c->ch.sock = sock;
 	c->ch.policy = s->cfg.full_policy;
@@ -259,36 +390,9 @@ static void conn_new(struct iface_server *s, int sock)
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconns++;
+	s->npending++;
 	c->deadline_ns = mono_ns() +
 			 (int64_t)s->cfg.handshake_timeout_ms * 1000000;
-	known = fdpass_peer_cred(sock, &c->cred) == 0;
-	if (!known)
-		memset(&c->cred, 0, sizeof(c->cred)); /* unknown */
-	cr.pid = c->cred.pid;
-	cr.uid = c->cred.uid;
-	cr.gid = c->cred.gid;
-
-	if (s->nconns > s->cfg.max_clients) {
-		char text[IFACE_TEXT_MAX];
-
-		snprintf(text, sizeof(text), "server full (%u clients)",
-			 s->cfg.max_clients);
-		conn_refuse(c, IFACE_R_FULL, text);
-		return;
-	}
-	if (cred_allowed(s, known, &cr) < 0) {
-		char text[IFACE_TEXT_MAX];
-
-		if (known)
-			snprintf(text, sizeof(text),
-				 "uid %u gid %u may not use this server",
-				 (unsigned)cr.uid, (unsigned)cr.gid);
-		else
-			snprintf(text, sizeof(text),
-				 "the client's credentials are unknown");
-		conn_refuse(c, IFACE_R_CREDENTIALS, text);
-		return;
-	}
 	if (os_epoll_add(s->epfd, sock, EPOLLIN | EPOLLRDHUP, &c->sock_src) <
 	    0) {
 		conn_refuse(c, IFACE_R_RESOURCE, "server out of resources");
@@ -383,9 +487,28 @@ static void handle_join(struct iface_conn *c, struct wire_join *j)
 		return;
 	}
 
+	if (s->nconns - s->npending >= s->cfg.max_clients) {
+		snprintf(text, sizeof(text), "server full (%u clients)",
+			 s->cfg.max_clients);
+		conn_refuse(c, IFACE_R_FULL, text);
+		return;
+	}
+	if (s->shm + s->pair_shm > s->cfg.max_shm) {
+		snprintf(text, sizeof(text),
+			 "shared memory cap reached (%llu of %llu bytes used, "
+			 "%llu more asked)",
+			 (unsigned long long)s->shm,
+			 (unsigned long long)s->cfg.max_shm,
+			 (unsigned long long)s->pair_shm);
+		conn_refuse(c, IFACE_R_MEMORY, text);
+		return;
+	}
+
 	qc.elem_size = s->cfg.elem_size;
 	qc.capacity = s->cfg.capacity;
 	memcpy(qc.type_id, s->cfg.type_id, IPCQ_TYPE_ID_SIZE);
+	c->shm = s->pair_shm; /* counted from here, also on failure */
+	s->shm += c->shm;
 	r = ipcq_create(&c->ch.rx, &qc, IPCQ_CONSUMER);
 	if (r == 0)
 		r = ipcq_create(&c->ch.tx, &qc, IPCQ_PRODUCER);
@@ -409,6 +532,7 @@ static void handle_join(struct iface_conn *c, struct wire_join *j)
 	/* OPEN already, so that on_connect may send (the client reads it
 	 * after WELCOME) or close c (a REFUSE with its reason) */
 	c->state = C_OPEN;
+	s->npending--;
 	if (s->cfg.cb.on_connect &&
 	    s->cfg.cb.on_connect(c, s->cfg.user) != 0) {
 		if (c->state != C_DEAD)
@@ -555,8 +679,13 @@ static void conn_on_sock(struct iface_conn *c, uint32_t events)
 static void accept_some(struct iface_server *s)
 {
 	for (int i = 0; i < ACCEPT_BURST; i++) {
-		int fd = fdpass_accept(s->lst, 1, 0);
+		int fd;
 
+		if (s->npending >= s->cfg.max_pending && !pending_victim(s)) {
+			listen_pause(s, 1);
+			return;
+		}
+		fd = fdpass_accept(s->lst, 1, 0);
 		if (fd < 0)
 			return; /* -EAGAIN, or EMFILE: try again next time */
 		conn_new(s, fd);
@@ -702,6 +831,8 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 		expire_handshakes(s, mono_ns());
 	handled += deliver_all(s, &busy);
 	handled += reap(s); /* a disconnect is work done */
+	if (s->lst_paused && s->npending < s->cfg.max_pending)
+		listen_pause(s, 0);
 	/* what skipping epoll next round costs (0: not busy) */
 	s->busy = !busy ? 0 : 1 + (unsigned)handled / SPIN_EPOLL_MSGS;
 	if (busy && !s->kicked) {
@@ -758,6 +889,8 @@ void iface_server_stop(struct iface_server *s)
 
 static int config_check(struct iface_server_config *c)
 {
+	uint64_t pair;
+
 	if (!c->elem_size)
 		c->elem_size = DEF_ELEM_SIZE;
 	if (!c->capacity)
@@ -770,6 +903,12 @@ static int config_check(struct iface_server_config *c)
 		c->max_fds = DEF_MAX_FDS;
 	if (!c->batch)
 		c->batch = DEF_BATCH;
+	if (!c->max_pending)
+		c->max_pending = DEF_MAX_PENDING;
+	if (!c->max_client_shm)
+		c->max_client_shm = DEF_MAX_CLIENT_SHM;
+	if (!c->max_shm)
+		c->max_shm = DEF_MAX_SHM;
 	if (!c->mode)
 		c->mode = 0600;
 	if (!c->spin)
@@ -788,6 +927,14 @@ static int config_check(struct iface_server_config *c)
 		return -EINVAL;
 	if (c->full_policy != IFACE_FULL_EAGAIN &&
 	    c->full_policy != IFACE_FULL_DROP)
+		return -EINVAL;
+	if (c->allow_any_uid && (c->n_allow_uids || c->n_allow_gids))
+		return -EINVAL; /* which one did the caller mean? */
+	if (c->max_pending > 1000000)
+		return -EINVAL;
+	/* one client's two rings must fit both caps */
+	pair = 2 * ipcq_size_of(c->elem_size, c->capacity);
+	if (!pair || pair > c->max_client_shm || pair > c->max_shm)
 		return -EINVAL;
 	return 0;
 }
@@ -814,6 +961,8 @@ int iface_server_create(struct iface_server **out,
 	r = config_check(&s->cfg);
 	if (r < 0)
 		goto err;
+	s->pair_shm = 2 * ipcq_size_of(s->cfg.elem_size, s->cfg.capacity);
+	s->uid = geteuid();
 	r = proof_key(&s->key, s->cfg.key, s->cfg.key_len, s->cfg.key_file);
 	/* the caller's key and file name are not kept */
 	s->cfg.key = NULL;
@@ -923,6 +1072,16 @@ int iface_server_fd(const struct iface_server *s)
 unsigned iface_server_nclients(const struct iface_server *s)
 {
 	return s->nopen;
+}
+
+unsigned iface_server_npending(const struct iface_server *s)
+{
+	return s->npending;
+}
+
+uint64_t iface_server_shm(const struct iface_server *s)
+{
+	return s->shm;
 }
 
 int iface_server_broadcast(struct iface_server *s, const void *buf, size_t len)

@@ -23,6 +23,7 @@
  *   -ECONNREFUSED the server refused the client: see struct iface_reason
  *   -EACCES     refused for the client's credentials or its key (or, on
  *               the client, a server that could not prove the key)
+ *   -ENOSPC     refused: the server's shared-memory cap is reached
  *   -EBADMSG    the peer's shared memory holds values that cannot be right
  *   -EINVAL     a bad argument
  * Time-outs are milliseconds: -1 forever, 0 try once, > 0 at most that long.
@@ -71,6 +72,10 @@ enum iface_reason_code {
 				* does not verify (either side's) */
 	IFACE_R_CORRUPT = 16,  /* the peer's ring held values that cannot be
 				* right (-EBADMSG there): it is dropped */
+	IFACE_R_MEMORY = 17,   /* the server's shared-memory cap is reached
+				* (max_shm): connect gets -ENOSPC */
+	IFACE_R_BUSY = 18,     /* too many handshakes pending (max_pending):
+				* this one was dropped, connect gets -EAGAIN */
 };
 
 #define IFACE_TEXT_MAX 128
@@ -152,14 +157,18 @@ struct iface_server_callbacks {
 	void (*on_disconnect)(struct iface_conn *c,
 			      const struct iface_reason *why, void *user);
 	/* Credential policy, called for each new client before anything is
-	 * sent to it (after the allow lists of the config passed): return 0
-	 * to go on with the handshake, non-zero to refuse the client with
-	 * IFACE_R_CREDENTIALS (its connect gets -EACCES). NULL: no check. */
+	 * sent to it or allocated for it (after the config's uid policy
+	 * passed): return 0 to go on with the handshake, non-zero to refuse
+	 * the client with IFACE_R_CREDENTIALS (its connect gets -EACCES).
+	 * NULL: no further check. */
 	int (*check_peer)(const struct iface_cred *cred, void *user);
 	/* A client was refused before it was connected (version, type,
 	 * size, capacity, server full, credentials, key, handshake time-out,
-	 * malformed handshake, on_connect): the same reason its connect
-	 * returns, for the server's log. Called at the end of the dispatch;
+	 * malformed handshake, shared-memory cap, dropped as a pending
+	 * handshake over max_pending, on_connect): the same reason its
+	 * connect returns, for the server's log. Called at the end of the
+	 * dispatch, except for refusals before anything was allocated for
+	 * the client (credentials, server full), which are told at once;
 	 * NULL: not told. */
 	void (*on_refused)(const struct iface_cred *cred,
 			   const struct iface_reason *why, void *user);
@@ -172,7 +181,9 @@ struct iface_server_config {
 	uint32_t elem_size;    /* slot payload bytes [256] */
 	uint32_t capacity;     /* slots per ring, a power of two [1024] */
 	uint8_t type_id[IPCQ_TYPE_ID_SIZE]; /* all zero: untyped */
-	unsigned max_clients;  /* [64] */
+	unsigned max_clients;  /* clients past their handshake at once (a
+				* JOIN beyond gets IFACE_R_FULL); pending
+				* handshakes are capped by max_pending [64] */
 	int handshake_timeout_ms; /* a client that does not finish the
 				   * handshake in time is dropped [2000] */
 	unsigned max_fds;      /* most fds accepted in one control message;
@@ -192,11 +203,15 @@ struct iface_server_config {
 	 * blocking calls spin before they sleep. [0: IFACE_DEFAULT_SPIN;
 	 * negative: never poll, arm at once] */
 	int spin;
-	/* Who may connect, besides the socket file's mode: when either list
-	 * is given, a client whose uid is not in allow_uids and whose gid is
-	 * not in allow_gids is refused (IFACE_R_CREDENTIALS) before the
-	 * handshake. Copied at create. [no lists: whoever can open the
-	 * socket] */
+	/* Who may connect, besides the socket file's mode. The kernel's
+	 * record of the client's uid and gid (SO_PEERCRED) is checked first
+	 * thing after accept, before anything is allocated for or sent to the
+	 * client; a client that fails is refused with IFACE_R_CREDENTIALS
+	 * (its connect gets -EACCES). With no list given, only the server's
+	 * own effective uid may connect. When either list is given, a client
+	 * gets in when its uid is in allow_uids or its gid in allow_gids (and
+	 * only then: list the server's uid to keep it). Copied at create.
+	 * check_peer, when set, is asked after this policy passed. */
 	const uid_t *allow_uids;
 	unsigned n_allow_uids;
 	const gid_t *allow_gids;
@@ -212,6 +227,32 @@ struct iface_server_config {
 	const void *key;
 	size_t key_len;
 	const char *key_file;
+	/* 1: no uid/gid policy, whoever can open the socket gets in (the
+	 * lists must then be empty; check_peer still applies). [0] */
+	int allow_any_uid;
+	/* Handshakes pending at once (connections accepted that have not
+	 * finished JOIN; each costs a descriptor and a small struct, no
+	 * rings). At the cap, a newcomer is accepted only when some process
+	 * (SO_PEERCRED pid) has two or more pending: its oldest is dropped
+	 * with IFACE_R_BUSY (that connect gets -EAGAIN). Otherwise the
+	 * listener waits until a pending handshake ends (JOIN, refusal or
+	 * handshake_timeout_ms) and newcomers wait in the kernel's backlog,
+	 * in order. So one process that floods the socket only ever drops
+	 * its own connections, and a client with one connection is never
+	 * dropped for someone else's. [16] */
+	unsigned max_pending;
+	/* Bytes of shared memory one client's rings may take (both rings,
+	 * headers included; a client always has exactly two rings, created
+	 * by the server with its geometry, and cannot ask for more): the
+	 * server's geometry must fit, or create fails with -EINVAL.
+	 * [256 MiB] */
+	uint64_t max_client_shm;
+	/* Bytes of shared memory all clients' rings may take together: a
+	 * JOIN whose rings would pass it is refused with IFACE_R_MEMORY (the
+	 * client's connect gets -ENOSPC) and the server goes on serving the
+	 * others. At least one client's rings, else create fails with
+	 * -EINVAL. [1 GiB] */
+	uint64_t max_shm;
 };
 
 /*
@@ -270,6 +311,12 @@ MEMENPSF_API void iface_server_stop(struct iface_server *s);
 /* Clients that finished the handshake (on_connect accepted them) and whose
  * on_disconnect has not come yet. */
 MEMENPSF_API unsigned iface_server_nclients(const struct iface_server *s);
+
+/* Connections accepted whose handshake is still pending (at most
+ * max_pending), and bytes of shared memory the clients' rings take now
+ * (at most max_shm). */
+MEMENPSF_API unsigned iface_server_npending(const struct iface_server *s);
+MEMENPSF_API uint64_t iface_server_shm(const struct iface_server *s);
 
 /*
  * Send one byte message (0..elem_size bytes) to every connected client.
@@ -464,7 +511,9 @@ struct iface_client_config {
  * -EACCES (refused for our credentials, key refused by the server
  * (IFACE_R_KEY, its text says "key refused"), or a server that could not
  * prove our key), -ETIMEDOUT, -EPROTO (a server that breaks the protocol),
- * -errno. Key errors as iface_server_create (-EACCES, -EINVAL, -ENOENT,
+ * -ENOSPC (the server's shared-memory cap is reached: IFACE_R_MEMORY),
+ * -EAGAIN (dropped among too many pending handshakes: IFACE_R_BUSY; try
+ * again), -errno. Key errors as iface_server_create (-EACCES, -EINVAL, -ENOENT,
  * -ENOSYS) come before anything is connected.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
