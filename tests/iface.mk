@@ -16,3 +16,17 @@ tests_iface_test_CFLAGS = $(TEST_CFLAGS)
 tests_iface_test_LDADD = iface/libiface.la iface/libifacewire.la \
 	fdpass/libfdpass.la $(TEST_LIBS)
 endif
+
+# iface_limits_test  credential policy, caps (memory, pending handshakes)
+#                    and a connection flood, in real processes
+if HAVE_CHECK
+check_PROGRAMS += tests/iface_limits_test
+TESTS += tests/iface_limits_test
+
+tests_iface_limits_test_SOURCES = tests/iface_limits_test.c \
+	tests/iface_util.h tests/iface_util.c tools/flood.h tools/flood.c
+tests_iface_limits_test_CFLAGS = $(TEST_CFLAGS)
+tests_iface_limits_test_LDADD = iface/libiface.la iface/libifacewire.la \
+	queue/libipcq.la \
+	fdpass/libfdpass.la $(TEST_LIBS)
+endif

@@ -1,0 +1,9 @@
+# tools/: programs that measure what the tests only assert.
+#   memenpsf-flood  a legitimate client's connect time with and without a
+#                   connection flood (tools/flood.c, shared with
+#                   tests/iface_limits_test)
+noinst_PROGRAMS += tools/memenpsf-flood
+tools_memenpsf_flood_SOURCES = tools/memenpsf-flood.c tools/flood.h \
+	tools/flood.c
+tools_memenpsf_flood_LDADD = iface/libiface.la iface/libifacewire.la \
+	fdpass/libfdpass.la
