@@ -30,3 +30,16 @@ tests_iface_limits_test_LDADD = iface/libiface.la iface/libifacewire.la \
 	queue/libipcq.la \
 	fdpass/libfdpass.la $(TEST_LIBS)
 endif
+
+# iface_hostile_test  clients that rewrite their rings, resize or re-open
+#                     their memfds, or send memfds, beside good clients
+if HAVE_CHECK
+check_PROGRAMS += tests/iface_hostile_test
+TESTS += tests/iface_hostile_test
+
+tests_iface_hostile_test_SOURCES = tests/iface_hostile_test.c \
+	tests/iface_util.h tests/iface_util.c tools/hostile.h tools/hostile.c
+tests_iface_hostile_test_CFLAGS = $(TEST_CFLAGS)
+tests_iface_hostile_test_LDADD = iface/libiface.la iface/libifacewire.la \
+	queue/libipcq.la fdpass/libfdpass.la $(TEST_LIBS)
+endif

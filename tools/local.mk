@@ -7,3 +7,12 @@ tools_memenpsf_flood_SOURCES = tools/memenpsf-flood.c tools/flood.h \
 	tools/flood.c
 tools_memenpsf_flood_LDADD = iface/libiface.la iface/libifacewire.la \
 	fdpass/libfdpass.la
+
+#   memenpsf-hostile  8 good clients' throughput with and without a client
+#                     that rewrites its rings (tools/hostile.c, shared with
+#                     tests/iface_hostile_test)
+noinst_PROGRAMS += tools/memenpsf-hostile
+tools_memenpsf_hostile_SOURCES = tools/memenpsf-hostile.c tools/hostile.h \
+	tools/hostile.c
+tools_memenpsf_hostile_LDADD = iface/libiface.la iface/libifacewire.la \
+	queue/libipcq.la fdpass/libfdpass.la

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hostile clients of a libiface echo server (tests/iface_util.c) in real
+ * processes, each next to good clients whose every reply is checked:
+ *
+ *   rings   a client that rewrites its rings' indices, sequence words and
+ *           lengths at random while 8 good clients stream: only it is
+ *           dropped (IFACE_R_CORRUPT), the 8 complete with their data
+ *   memfd   what a client can try on the memfds it was given: ftruncate,
+ *           fallocate, more seals, a writable re-open through
+ *           /proc/self/fd; and memfds (unsealed, undersized) sent to the
+ *           server, which never takes ring fds from a client
+ *
+ * The throughput of the good clients with and without the hostile one is
+ * a figure, measured by tools/memenpsf-hostile, not asserted here.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memenpsf/fdpass.h>
+#include <memenpsf/iface.h>
+
+#include "iface_util.h"
+#include "testutil.h"
+#include "../iface/wire.h"
+#include "../queue/layout.h"
+#include "../tools/hostile.h"
+
+static char *dir;
+static char path[256];
+
+static void tmp_setup(void)
+{
+	dir = tu_tmpdir();
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+}
+
+static void tmp_teardown(void)
+{
+	tu_rmtree(dir);
+	dir = NULL;
+}
+
+/* ---- rings rewritten at random ---------------------------------------------- */
+
+#define GOOD 8
+#define GOOD_N 20000u
+
+/*
+ * 8 good echo clients stream GOOD_N checked round trips each. Once all 8
+ * are under way, a hostile client (tools/hostile.c) completes a handshake,
+ * maps both its rings and writes random values into the producer's tail,
+ * the consumer's head and slots' seq and len words, ringing the server's
+ * doorbell after each write, until the server drops it. The server's note
+ * for it says IFACE_R_CORRUPT; every good client exits 0 (all GOOD_N
+ * replies in order with good checksums) and the server's note for each
+ * says GOOD_N requests, none bad, closed normally. Three hostile rounds
+ * with different seeds; the server's descriptors and memfd mappings are
+ * back to their level after each.
+ */
+START_TEST(test_ring_rewriter)
+{
+	struct srv_opts o = { .path = path };
+	int notes, ready[2], fds0, maps0, hostile_seen = 0, closed = 0;
+	pid_t srv, good[GOOD];
+	char b;
+
+	srv = srv_spawn(&o, &notes);
+	fds0 = proc_fd_count(srv);
+	maps0 = proc_memfd_maps(srv);
+	t_pipe(ready);
+	for (int i = 0; i < GOOD; i++)
+		good[i] = echo_client_spawn(path, (uint32_t)i + 1, GOOD_N, 256,
+					    -1, ready[1], 1000);
+	for (int i = 0; i < GOOD; i++)
+		ck_assert_int_eq(t_read_full(ready[0], &b, 1), 1);
+	for (int round = 0; round < 3; round++) {
+		pid_t h = t_fork();
+		struct srv_note n;
+
+		if (h == 0)
+			_exit(hostile_rewriter(path, 0x5eed0000u + round,
+					       1000000));
+		ck_assert_int_eq(tu_wait(h), HOSTILE_DROPPED);
+		/* notes of good clients that finished meanwhile come too */
+		for (;;) {
+			srv_note_read(notes, &n);
+			if (n.pid == h)
+				break;
+			ck_assert_uint_eq(n.code, IFACE_R_CLOSED);
+			ck_assert_uint_eq(n.rx, GOOD_N);
+			ck_assert_uint_eq(n.bad, 0);
+			closed++;
+		}
+		ck_assert_uint_eq(n.code, IFACE_R_CORRUPT);
+		hostile_seen++;
+	}
+	for (int i = 0; i < GOOD; i++)
+		ck_assert_int_eq(tu_wait(good[i]), XC_OK);
+	while (closed < GOOD) {
+		struct srv_note n;
+
+		srv_note_read(notes, &n);
+		ck_assert_uint_eq(n.code, IFACE_R_CLOSED);
+		ck_assert_uint_eq(n.rx, GOOD_N);
+		ck_assert_uint_eq(n.bad, 0);
+		closed++;
+	}
+	ck_assert_int_eq(hostile_seen, 3);
+	ck_assert_int_eq(proc_fd_count(srv), fds0);
+	ck_assert_int_eq(proc_memfd_maps(srv), maps0);
+	ck_assert_int_eq(kill(srv, SIGTERM), 0);
+	/* the hostile's junk, when a write happened to look published, was
+	 * counted bad for it alone (the good ones' notes say none) */
+	b = (char)tu_wait(srv);
+	ck_assert_msg(b == XC_OK || b == XC_BADMSG, "server exit %d", b);
+	close(notes);
+	close(ready[0]);
+	close(ready[1]);
+}
+END_TEST
+
+/* ---- memfds ------------------------------------------------------------------- */
+
+/* A raw handshake that keeps WELCOME's six fds. */
+static int raw_open_fds(int fds[WIRE_WELCOME_NFDS])
+{
+	unsigned char buf[WIRE_MAX_MSG + 1];
+	struct wire_join j = { .elem_size = T_ELEM };
+	struct wire_msg m;
+	unsigned nfds = 0;
+	int sock = fdpass_connect(path, SOCK_SEQPACKET, 5000), n;
+	ssize_t r;
+
+	ck_assert_int_ge(sock, 0);
+	ck_assert_int_gt(fdpass_recv(sock, buf, sizeof(buf), NULL, &nfds,
+				     5000),
+			 0);
+	n = wire_encode_join(buf, sizeof(buf), &j);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, NULL, 0, 1000), n);
+	nfds = WIRE_WELCOME_NFDS;
+	r = fdpass_recv(sock, buf, sizeof(buf), fds, &nfds, 5000);
+	ck_assert_int_gt(r, 0);
+	ck_assert_uint_eq(nfds, WIRE_WELCOME_NFDS);
+	ck_assert_int_eq(wire_decode(buf, (size_t)r, nfds, 0, &m), 0);
+	ck_assert_uint_eq(m.type, WIRE_WELCOME);
+	return sock;
+}
+
+/* Every way to resize or unseal one ring's memfd fails with EPERM, on the
+ * fd received and on a writable re-open of it through /proc/self/fd; the
+ * re-open itself and a shared writable mapping succeed (both rings are
+ * written by both sides by design) and change nothing about the size. */
+static void memfd_attacks(int memfd)
+{
+	int seals = fcntl(memfd, F_GET_SEALS), re;
+	char proc[64];
+	struct stat st, st2;
+	void *map;
+
+	ck_assert_int_eq(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+			 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	ck_assert_int_eq(fstat(memfd, &st), 0);
+	ck_assert_int_eq(ftruncate(memfd, 0), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(ftruncate(memfd, st.st_size / 2), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(ftruncate(memfd, st.st_size * 2), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(fallocate(memfd, 0, st.st_size, 4096), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(fallocate(memfd, FALLOC_FL_PUNCH_HOLE |
+						  FALLOC_FL_KEEP_SIZE,
+				   0, st.st_size),
+			 0); /* allowed by the seals: it zeroes pages */
+	ck_assert_int_eq(fcntl(memfd, F_ADD_SEALS, F_SEAL_WRITE), -1);
+	ck_assert_int_eq(errno, EPERM); /* F_SEAL_SEAL: no seal can change */
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", memfd);
+	re = open(proc, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(re, 0);
+	ck_assert_int_eq(ftruncate(re, 0), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(ftruncate(re, st.st_size * 2), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(fcntl(re, F_ADD_SEALS, F_SEAL_WRITE), -1);
+	ck_assert_int_eq(errno, EPERM);
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, re, 0);
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	ck_assert_int_eq(munmap(map, (size_t)st.st_size), 0);
+	ck_assert_int_eq(fstat(re, &st2), 0);
+	ck_assert_int_eq(st2.st_size, st.st_size);
+	close(re);
+}
+
+/*
+ * A client that received its rings tries to resize or unseal them
+ * (memfd_attacks: all EPERM; a hole punched in the header, which the seals
+ * allow, zeroes pages the server never reads again after attach, or its
+ * indices and slots, which it checks on every read). Then it goes away.
+ * The server drops it (HANGUP or CORRUPT, its choice depending on what it
+ * read first), its descriptors and memfd mappings are back to their level,
+ * and a good client streaming all along sees no error.
+ */
+START_TEST(test_memfd_resize)
+{
+	struct srv_opts o = { .path = path };
+	int notes, stop[2], ready[2], fds0, maps0;
+	pid_t srv, goodc;
+	char b;
+
+	srv = srv_spawn(&o, &notes);
+	t_pipe(stop);
+	t_pipe(ready);
+	goodc = echo_client_spawn(path, 7, UINT64_MAX, 256, stop[0], ready[1],
+				  1000);
+	ck_assert_int_eq(t_read_full(ready[0], &b, 1), 1);
+	fds0 = proc_fd_count(srv);
+	maps0 = proc_memfd_maps(srv);
+	for (int round = 0; round < 3; round++) {
+		int fds[WIRE_WELCOME_NFDS], sock = raw_open_fds(fds);
+		uint64_t one = 1;
+		struct srv_note n;
+
+		memfd_attacks(fds[0]);
+		memfd_attacks(fds[IPCQ_NFDS]);
+		/* wake the server up on the punched ring */
+		ck_assert_int_eq(write(fds[1], &one, sizeof(one)),
+				 (ssize_t)sizeof(one));
+		for (int i = 0; i < WIRE_WELCOME_NFDS; i++)
+			close(fds[i]);
+		close(sock);
+		srv_note_read(notes, &n);
+		ck_assert_msg(n.code == IFACE_R_HANGUP ||
+				      n.code == IFACE_R_CORRUPT,
+			      "code %u", n.code);
+		ck_assert_uint_eq(n.rx, 0);
+		ck_assert_int_eq(proc_fd_count(srv), fds0);
+		ck_assert_int_eq(proc_memfd_maps(srv), maps0);
+	}
+	ck_assert_int_eq(t_write_full(stop[1], "s", 1), 0);
+	ck_assert_int_eq(tu_wait(goodc), XC_OK);
+	ck_assert_int_eq(kill(srv, SIGTERM), 0);
+	ck_assert_int_eq(tu_wait(srv), XC_OK);
+	close(notes);
+	close(stop[0]);
+	close(stop[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+END_TEST
+
+enum sent_memfd {
+	SM_UNSEALED,   /* a plain memfd of a ring's size */
+	SM_UNDERSIZED, /* a sealed memfd of one page */
+	SM_COUNT
+};
+
+/* A memfd of the kind k; the caller closes it. */
+static int make_memfd(enum sent_memfd k)
+{
+	int fd = memfd_create("hostile", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	off_t size = k == SM_UNDERSIZED ? 4096 : (off_t)ipcq_size_of(T_ELEM,
+								      1024);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, size), 0);
+	if (k == SM_UNDERSIZED)
+		ck_assert_int_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK |
+							  F_SEAL_GROW |
+							  F_SEAL_SEAL),
+				 0);
+	return fd;
+}
+
+/*
+ * The protocol never takes a ring's descriptors from a client: a JOIN,
+ * and after WELCOME a BYE, each carrying memfds (unsealed of a ring's
+ * size, or sealed and undersized) with a doorbell are refused with
+ * PROTOCOL, and every copy the server received is closed: the server's
+ * descriptor count and memfd mappings return to their level each time.
+ */
+START_TEST(test_memfd_sent)
+{
+	struct srv_opts o = { .path = path };
+	int notes, fds0, maps0;
+	pid_t srv = srv_spawn(&o, &notes);
+
+	fds0 = proc_fd_count(srv);
+	maps0 = proc_memfd_maps(srv);
+	for (int after = 0; after < 2; after++)
+		for (int k = 0; k < SM_COUNT; k++) {
+			unsigned char buf[WIRE_MAX_MSG + 1];
+			struct wire_join j = { .elem_size = T_ELEM };
+			int fds[WIRE_WELCOME_NFDS], sock, n, mine[3];
+			unsigned nfds = 0;
+			struct wire_msg m;
+			struct srv_note sn;
+			ssize_t r;
+
+			mine[0] = make_memfd((enum sent_memfd)k);
+			mine[1] = mine[2] = eventfd(0, EFD_CLOEXEC);
+			ck_assert_int_ge(mine[1], 0);
+			if (after) {
+				sock = raw_open_fds(fds);
+				for (int i = 0; i < WIRE_WELCOME_NFDS; i++)
+					close(fds[i]);
+				n = wire_encode_reason(buf, sizeof(buf),
+						       WIRE_BYE,
+						       IFACE_R_CLOSED, "bye");
+			} else {
+				sock = fdpass_connect(path, SOCK_SEQPACKET,
+						      5000);
+				ck_assert_int_ge(sock, 0);
+				ck_assert_int_gt(fdpass_recv(sock, buf,
+							     sizeof(buf), NULL,
+							     &nfds, 5000),
+						 0);
+				n = wire_encode_join(buf, sizeof(buf), &j);
+			}
+			ck_assert_int_gt(n, 0);
+			ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, mine,
+						     3, 1000),
+					 n);
+			close(mine[0]);
+			close(mine[1]);
+			nfds = 0;
+			r = fdpass_recv(sock, buf, sizeof(buf), NULL, &nfds,
+					5000);
+			ck_assert_int_gt(r, 0);
+			ck_assert_int_eq(wire_decode(buf, (size_t)r, 0, 0, &m),
+					 0);
+			ck_assert_uint_eq(m.type, after ? WIRE_BYE : WIRE_REFUSE);
+			ck_assert_uint_eq(m.u.reason.code, IFACE_R_PROTOCOL);
+			/* and the end: the server closed its side */
+			ck_assert_int_eq(fdpass_recv(sock, buf, sizeof(buf),
+						     NULL, &nfds, 5000),
+					 -EPIPE);
+			close(sock);
+			if (after) { /* a refusal before on_connect has no note */
+				srv_note_read(notes, &sn);
+				ck_assert_uint_eq(sn.code, IFACE_R_PROTOCOL);
+			}
+			ck_assert_msg(proc_fd_count(srv) == fds0,
+				      "case %d/%d: server fds %d, were %d",
+				      after, k, proc_fd_count(srv), fds0);
+			ck_assert_int_eq(proc_memfd_maps(srv), maps0);
+		}
+	ck_assert_int_eq(kill(srv, SIGTERM), 0);
+	ck_assert_int_eq(tu_wait(srv), XC_OK);
+	close(notes);
+}
+END_TEST
+
+static TCase *tcase(const char *name, int timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, tu_leak_setup, tu_leak_teardown);
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_set_timeout(tc, timeout);
+	return tc;
+}
+
+static Suite *hostile_suite(void)
+{
+	Suite *s = suite_create("iface_hostile");
+	TCase *tc;
+
+	tc = tcase("rings", 120);
+	tcase_add_test(tc, test_ring_rewriter);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("memfd", 60);
+	tcase_add_test(tc, test_memfd_resize);
+	tcase_add_test(tc, test_memfd_sent);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(hostile_suite());
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memenpsf-hostile: the throughput of 8 good clients of one libiface echo
+ * server, without and then with a hostile client next to them that
+ * rewrites its rings at random (tools/hostile.c), is dropped, connects
+ * again at once and starts over, for the whole run. Each good client does
+ * --n checked round trips (window 256, 64-byte messages); the figure is
+ * all their round trips over the time from the common start to the last
+ * one's end. Prints both, the ratio, and how often the hostile one was
+ * dropped. Separate processes: the server, the 8, the hostile one.
+ *
+ *   memenpsf-hostile [--n N] [--clients K] [--repeat R]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <memenpsf/iface.h>
+
+#include "hostile.h"
+
+#define ELEM 64u
+#define WINDOW 256u
+
+struct msg {
+	uint64_t seq;
+	uint64_t who;
+	uint64_t pad[5];
+	uint64_t sum;
+};
+_Static_assert(sizeof(struct msg) == ELEM, "one slot");
+
+static struct iface_server *srv;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t sum_of(const struct msg *m)
+{
+	return (m->seq * 0x9e3779b97f4a7c15ull) ^ (m->who + 0x1234567);
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	iface_server_stop(srv);
+}
+
+/* A good client keeps fewer than a ring's worth in flight, so a send to it
+ * never finds the ring full; one that fails goes to a client on its way
+ * out (or to the hostile one), and is simply not echoed. */
+static void on_message(struct iface_conn *c, const struct iface_msg *msgs,
+		       unsigned n, void *user)
+{
+	uint64_t *unsent = user;
+
+	for (unsigned i = 0; i < n; i++)
+		if (msgs[i].len == ELEM &&
+		    iface_conn_send(c, msgs[i].data, ELEM) < 0)
+			(*unsent)++;
+}
+
+static pid_t server_spawn(const char *path)
+{
+	static uint64_t unsent;
+	struct iface_server_config cfg = { .path = path, .elem_size = ELEM,
+					   .cb.on_message = on_message,
+					   .user = &unsent };
+	int p[2];
+	pid_t pid;
+	char b;
+
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int r;
+
+		close(p[0]);
+		if (iface_server_create(&srv, &cfg) < 0)
+			_exit(1);
+		signal(SIGTERM, on_term);
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		r = iface_server_run(srv);
+		iface_server_destroy(srv);
+		_exit(r < 0);
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &b, 1) != 1)
+		pid = -1;
+	close(p[0]);
+	return pid;
+}
+
+/* One good client: connect, say ready, wait for go, n checked round trips;
+ * writes its end time (0: failed) to res. */
+static int good(const char *path, uint64_t who, uint64_t n, int ready, int go,
+		int res)
+{
+	struct iface_client_config cc = { .path = path, .elem_size = ELEM,
+					  .timeout_ms = 30000 };
+	struct iface_client *c;
+	uint64_t sent = 0, got = 0, end = 0;
+	char b;
+
+	if (iface_client_connect(&c, &cc, NULL) < 0)
+		goto out;
+	if (write(ready, "r", 1) != 1 || read(go, &b, 1) != 1)
+		goto close;
+	while (got < n) {
+		struct msg m;
+		ssize_t r;
+
+		while (sent < n && sent - got < WINDOW) {
+			memset(&m, 0, sizeof(m));
+			m.seq = sent;
+			m.who = who;
+			m.sum = sum_of(&m);
+			if (iface_client_send(c, &m, sizeof(m)) < 0)
+				break;
+			sent++;
+		}
+		r = iface_client_recv(c, &m, sizeof(m));
+		if (r == -EAGAIN) {
+			if (iface_client_wait(c, 10000) < 0)
+				goto close;
+			continue;
+		}
+		if (r != ELEM || m.seq != got || m.who != who ||
+		    m.sum != sum_of(&m))
+			goto close;
+		got++;
+	}
+	end = now_ns();
+close:
+	iface_client_close(c);
+out:
+	return write(res, &end, sizeof(end)) == sizeof(end) && end ? 0 : 1;
+}
+
+/* Hostile clients one after another until stop is readable; writes how
+ * many were dropped for corruption and how many were not to res. */
+static int hostile_loop(const char *path, int stop, int res)
+{
+	struct pollfd pf = { .fd = stop, .events = POLLIN };
+	uint64_t counts[2] = { 0, 0 }, seed = 1;
+
+	while (poll(&pf, 1, 0) == 0) {
+		int r = hostile_rewriter(path, seed++, 100000);
+
+		counts[r == HOSTILE_DROPPED ? 0 : 1]++;
+	}
+	return write(res, counts, sizeof(counts)) == sizeof(counts) ? 0 : 1;
+}
+
+/* One run: k good clients of n round trips, with or without the hostile
+ * one. Returns round trips per second, 0 on failure. */
+static double run(const char *path, unsigned k, uint64_t n, int hostile,
+		  uint64_t drops[2])
+{
+	int ready[2], go[2], res[2], stop[2], hres[2];
+	pid_t kids[64], h = -1;
+	uint64_t start, last = 0;
+	double rate = 0;
+	char b;
+
+	if (pipe(ready) || pipe(go) || pipe(res) || pipe(stop) || pipe(hres))
+		return 0;
+	for (unsigned i = 0; i < k; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0)
+			_exit(good(path, i + 1, n, ready[1], go[0], res[1]));
+	}
+	for (unsigned i = 0; i < k; i++)
+		if (read(ready[0], &b, 1) != 1)
+			goto out;
+	if (hostile) {
+		h = fork();
+		if (h == 0)
+			_exit(hostile_loop(path, stop[0], hres[1]));
+	}
+	start = now_ns();
+	for (unsigned i = 0; i < k; i++)
+		if (write(go[1], "g", 1) != 1)
+			goto out;
+	for (unsigned i = 0; i < k; i++) {
+		uint64_t end;
+
+		if (read(res[0], &end, sizeof(end)) != sizeof(end) || !end)
+			goto out;
+		if (end > last)
+			last = end;
+	}
+	rate = (double)k * (double)n / ((double)(last - start) / 1e9);
+out:
+	if (write(stop[1], "s", 1) != 1)
+		rate = 0;
+	if (h > 0) {
+		if (read(hres[0], drops, 2 * sizeof(*drops)) !=
+		    (ssize_t)(2 * sizeof(*drops)))
+			rate = 0;
+		waitpid(h, NULL, 0);
+	}
+	for (unsigned i = 0; i < k; i++)
+		waitpid(kids[i], NULL, 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+	close(stop[0]);
+	close(stop[1]);
+	close(hres[0]);
+	close(hres[1]);
+	return rate;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "n", required_argument, NULL, 'n' },
+		{ "clients", required_argument, NULL, 'k' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char dir[] = "/tmp/memenpsf-hostile-XXXXXX", path[64];
+	unsigned k = 8, repeat = 3;
+	uint64_t n = 200000, drops[2] = { 0, 0 };
+	double quiet[16], loud[16];
+	int o, rc = 1;
+	pid_t spid;
+
+	while ((o = getopt_long(argc, argv, "n:k:r:h", lo, NULL)) != -1) {
+		switch (o) {
+		case 'n':
+			n = strtoull(optarg, NULL, 10);
+			break;
+		case 'k':
+			k = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'r':
+			repeat = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		default:
+			printf("usage: %s [--n N (200000 round trips per "
+			       "client)] [--clients K (8)] [--repeat R (3, "
+			       "medians; alternating runs)]\n",
+			       argv[0]);
+			return o == 'h' ? 0 : 2;
+		}
+	}
+	if (!n || !k || k > 64 || !repeat || repeat > 16)
+		return 2;
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	signal(SIGPIPE, SIG_IGN);
+	spid = server_spawn(path);
+	if (spid < 0)
+		goto out;
+	/* alternate, so that the machine's drift hits both alike */
+	for (unsigned i = 0; i < repeat; i++) {
+		quiet[i] = run(path, k, n, 0, NULL);
+		loud[i] = run(path, k, n, 1, drops);
+		if (!quiet[i] || !loud[i]) {
+			fprintf(stderr, "memenpsf-hostile: run %u failed\n", i);
+			goto stop;
+		}
+		printf("run %u: without %.0f rt/s, with %.0f rt/s (%.3f); "
+		       "hostile dropped %llu times (%llu not)\n",
+		       i, quiet[i], loud[i], loud[i] / quiet[i],
+		       (unsigned long long)drops[0],
+		       (unsigned long long)drops[1]);
+	}
+	qsort(quiet, repeat, sizeof(double), cmp_d);
+	qsort(loud, repeat, sizeof(double), cmp_d);
+	printf("%u good clients x %llu round trips, medians of %u: without "
+	       "the hostile client %.0f rt/s, with it %.0f rt/s: %.1f%%\n",
+	       k, (unsigned long long)n, repeat, quiet[repeat / 2],
+	       loud[repeat / 2], 100 * loud[repeat / 2] / quiet[repeat / 2]);
+	rc = 0;
+stop:
+	kill(spid, SIGTERM);
+	waitpid(spid, NULL, 0);
+out:
+	rmdir(dir);
+	return rc;
+}
