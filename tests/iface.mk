@@ -43,3 +43,15 @@ tests_iface_hostile_test_CFLAGS = $(TEST_CFLAGS)
 tests_iface_hostile_test_LDADD = iface/libiface.la iface/libifacewire.la \
 	queue/libipcq.la fdpass/libfdpass.la $(TEST_LIBS)
 endif
+
+# iface_uid_test  a client of another uid refused before the handshake
+#                 (root only; exits 77, a skip, otherwise)
+if HAVE_CHECK
+check_PROGRAMS += tests/iface_uid_test
+TESTS += tests/iface_uid_test
+
+tests_iface_uid_test_SOURCES = tests/iface_uid_test.c
+tests_iface_uid_test_CFLAGS = $(TEST_CFLAGS)
+tests_iface_uid_test_LDADD = iface/libiface.la iface/libifacewire.la \
+	queue/libipcq.la fdpass/libfdpass.la $(TEST_LIBS)
+endif
