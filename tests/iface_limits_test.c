@@ -100,6 +100,17 @@ static void l_gone(struct iface_conn *c, const struct iface_reason *why,
 	l_note(N_GONE, iface_conn_pid(c), why->code);
 }
 
+/* Messages are read and dropped: a server without on_message would leave
+ * a client that sent something undisconnected until the test read it. */
+static void l_message(struct iface_conn *c, const struct iface_msg *msgs,
+		      unsigned n, void *user)
+{
+	(void)c;
+	(void)msgs;
+	(void)n;
+	(void)user;
+}
+
 static int l_check(const struct iface_cred *cr, void *user)
 {
 	(void)cr;
@@ -131,6 +142,7 @@ static int lserver_main(const struct lopts *o, int ready_fd, int note_fd)
 	cfg.allow_any_uid = o->allow_any;
 	cfg.cb.on_refused = l_refused;
 	cfg.cb.on_disconnect = l_gone;
+	cfg.cb.on_message = l_message;
 	if (o->refuse_all)
 		cfg.cb.check_peer = l_check;
 	if (iface_server_create(&l_srv, &cfg) < 0)
