@@ -44,8 +44,8 @@ struct iface_client {
 #define DEF_TIMEOUT_MS 5000
 #define DEF_BATCH 64
 /* as in server.c: epoll is looked at when skipped rounds cost this much */
-#define SPIN_EPOLL_EVERY 1024
-#define SPIN_EPOLL_MSGS 8
+#define SPIN_EPOLL_EVERY 16384
+#define SPIN_EPOLL_MSGS 1
 #define MAX_FDS 8 /* WELCOME carries 6; more is the server's error */
 
 static void set_why(struct iface_reason *why, uint32_t code, const char *text)
