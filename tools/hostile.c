@@ -151,7 +151,7 @@ int hostile_rewriter(const char *path, uint64_t seed, uint64_t max_writes)
 	if (ring_map(fds[IPCQ_NFDS], &s2c) < 0)
 		goto out_c2s;
 
-	rc = HOSTILE_NOT_DROPPED;
+	rc = -1;
 	for (uint64_t i = 0; i < max_writes; i++) {
 		int said;
 
@@ -168,6 +168,25 @@ int hostile_rewriter(const char *path, uint64_t seed, uint64_t max_writes)
 			rc = code == IFACE_R_CORRUPT ? HOSTILE_DROPPED
 						     : HOSTILE_OTHER;
 			break;
+		}
+	}
+	if (rc < 0) {
+		/* a certain lie: a tail past anything the ring can hold */
+		struct ipcq_shm *in = (struct ipcq_shm *)c2s.map;
+		struct pollfd pf = { .fd = sock, .events = POLLIN };
+		uint64_t head = __atomic_load_n(&in->cons.index,
+						__ATOMIC_ACQUIRE);
+
+		__atomic_store_n(&in->prod.index, head + 4ull * c2s.hdr.capacity,
+				 __ATOMIC_RELEASE);
+		rc = HOSTILE_NOT_DROPPED;
+		if (write(fds[1], &one, sizeof(one)) == sizeof(one) &&
+		    poll(&pf, 1, 30000) == 1) {
+			int said = server_said(sock, &code);
+
+			rc = said > 0 && code == IFACE_R_CORRUPT
+				     ? HOSTILE_DROPPED_LIE
+				     : HOSTILE_OTHER;
 		}
 	}
 	munmap(s2c.map, s2c.size);

@@ -15,13 +15,20 @@
 
 enum {
 	HOSTILE_DROPPED = 0,     /* BYE with IFACE_R_CORRUPT came */
+	HOSTILE_DROPPED_LIE = 1, /* not within max_writes random writes (the
+				  * server read the ring only when it looked
+				  * plausible), but at the certain lie after */
 	HOSTILE_CONNECT = 2,     /* the handshake failed */
-	HOSTILE_NOT_DROPPED = 3, /* max_writes done, still connected */
+	HOSTILE_NOT_DROPPED = 3, /* still connected 30 s after the lie */
 	HOSTILE_OTHER = 4,       /* dropped with another reason */
 };
 
 /* One hostile connection to path with a seeded random source; returns a
- * HOSTILE_ code. Writes to its own descriptors only; no output. */
+ * HOSTILE_ code. After max_writes random writes without being dropped it
+ * tells one certain lie (a tail 4 capacities past the server's head) and
+ * waits for the server's verdict: random values may look plausible to
+ * whichever look the server takes. Writes to its own descriptors only; no
+ * output. */
 int hostile_rewriter(const char *path, uint64_t seed, uint64_t max_writes);
 
 #endif /* MEMENPSF_TOOLS_HOSTILE_H */

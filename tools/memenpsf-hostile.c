@@ -28,6 +28,7 @@
 
 #define ELEM 64u
 #define WINDOW 256u
+#define NCODES 5 /* HOSTILE_ codes */
 
 struct msg {
 	uint64_t seq;
@@ -152,16 +153,16 @@ out:
 }
 
 /* Hostile clients one after another until stop is readable; writes how
- * many were dropped for corruption and how many were not to res. */
+ * many ended with each HOSTILE_ code to res. */
 static int hostile_loop(const char *path, int stop, int res)
 {
 	struct pollfd pf = { .fd = stop, .events = POLLIN };
-	uint64_t counts[2] = { 0, 0 }, seed = 1;
+	uint64_t counts[NCODES] = { 0 }, seed = 1;
 
 	while (poll(&pf, 1, 0) == 0) {
 		int r = hostile_rewriter(path, seed++, 100000);
 
-		counts[r == HOSTILE_DROPPED ? 0 : 1]++;
+		counts[r >= 0 && r < NCODES ? r : HOSTILE_OTHER]++;
 	}
 	return write(res, counts, sizeof(counts)) == sizeof(counts) ? 0 : 1;
 }
@@ -169,7 +170,7 @@ static int hostile_loop(const char *path, int stop, int res)
 /* One run: k good clients of n round trips, with or without the hostile
  * one. Returns round trips per second, 0 on failure. */
 static double run(const char *path, unsigned k, uint64_t n, int hostile,
-		  uint64_t drops[2])
+		  uint64_t drops[NCODES])
 {
 	int ready[2], go[2], res[2], stop[2], hres[2];
 	pid_t kids[64], h = -1;
@@ -209,8 +210,8 @@ out:
 	if (write(stop[1], "s", 1) != 1)
 		rate = 0;
 	if (h > 0) {
-		if (read(hres[0], drops, 2 * sizeof(*drops)) !=
-		    (ssize_t)(2 * sizeof(*drops)))
+		if (read(hres[0], drops, NCODES * sizeof(*drops)) !=
+		    (ssize_t)(NCODES * sizeof(*drops)))
 			rate = 0;
 		waitpid(h, NULL, 0);
 	}
@@ -247,7 +248,7 @@ int main(int argc, char **argv)
 	};
 	char dir[] = "/tmp/memenpsf-hostile-XXXXXX", path[64];
 	unsigned k = 8, repeat = 3;
-	uint64_t n = 200000, drops[2] = { 0, 0 };
+	uint64_t n = 200000, drops[NCODES] = { 0 };
 	double quiet[16], loud[16];
 	int o, rc = 1;
 	pid_t spid;
@@ -289,10 +290,16 @@ int main(int argc, char **argv)
 			goto stop;
 		}
 		printf("run %u: without %.0f rt/s, with %.0f rt/s (%.3f); "
-		       "hostile dropped %llu times (%llu not)\n",
+		       "hostile connections: %llu dropped as corrupt within "
+		       "100000 random writes, %llu only at the certain lie "
+		       "after, %llu not dropped, %llu dropped for another "
+		       "reason, %llu failed to connect\n",
 		       i, quiet[i], loud[i], loud[i] / quiet[i],
-		       (unsigned long long)drops[0],
-		       (unsigned long long)drops[1]);
+		       (unsigned long long)drops[HOSTILE_DROPPED],
+		       (unsigned long long)drops[HOSTILE_DROPPED_LIE],
+		       (unsigned long long)drops[HOSTILE_NOT_DROPPED],
+		       (unsigned long long)drops[HOSTILE_OTHER],
+		       (unsigned long long)drops[HOSTILE_CONNECT]);
 	}
 	qsort(quiet, repeat, sizeof(double), cmp_d);
 	qsort(loud, repeat, sizeof(double), cmp_d);
