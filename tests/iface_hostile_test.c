@@ -8,8 +8,9 @@
  *           dropped (IFACE_R_CORRUPT), the 8 complete with their data
  *   memfd   what a client can try on the memfds it was given: ftruncate,
  *           fallocate, more seals, a writable re-open through
- *           /proc/self/fd; and memfds (unsealed, undersized) sent to the
- *           server, which never takes ring fds from a client
+ *           /proc/self/fd; memfds (unsealed, undersized) sent to the
+ *           server, which never takes ring fds from a client; and the
+ *           same from a fake server in WELCOME, which the client refuses
  *
  * The throughput of the good clients with and without the hostile one is
  * a figure, measured by tools/memenpsf-hostile, not asserted here.
@@ -370,6 +371,111 @@ START_TEST(test_memfd_sent)
 }
 END_TEST
 
+/* A copy of the ring behind memfd in a new memfd: unsealed of the same
+ * size, or sealed and one page short. The caller closes it. */
+static int bad_copy(int memfd, int undersized)
+{
+	int fd = memfd_create("bad-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	struct stat st;
+	char *page;
+	off_t size;
+
+	if (fd < 0 || fstat(memfd, &st) < 0)
+		return -1;
+	size = undersized ? st.st_size - 4096 : st.st_size;
+	page = malloc(4096);
+	if (!page || ftruncate(fd, size) < 0 ||
+	    pread(memfd, page, 4096, 0) != 4096 ||
+	    pwrite(fd, page, 4096, 0) != 4096) {
+		free(page);
+		close(fd);
+		return -1;
+	}
+	free(page);
+	if (undersized && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+							  F_SEAL_SEAL) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A fake server whose WELCOME carries real rings, one of them replaced by
+ * bad_copy(undersized) of itself (ring: 0 the client-to-server one, 1 the
+ * other). Returns 0 when the client went away after it. */
+static int bad_ring_server(struct fdpass_listener *l, int undersized,
+			   int ring)
+{
+	struct wire_hello hello = { .max_fds = 8, .elem_size = T_ELEM };
+	struct wire_welcome w = { .elem_size = T_ELEM, .capacity_c2s = 64,
+				  .capacity_s2c = 64, .conn_id = 1 };
+	struct ipcq_config qc = { .elem_size = T_ELEM, .capacity = 64 };
+	unsigned char buf[WIRE_MAX_MSG + 1];
+	struct ipcq *rx, *tx;
+	int fds[2 * IPCQ_NFDS], s, n, bad;
+	unsigned nfds = 0;
+
+	s = fdpass_accept(l, 0, 5000);
+	if (s < 0)
+		return 2;
+	n = wire_encode_hello(buf, sizeof(buf), &hello);
+	if (fdpass_send(s, buf, (size_t)n, NULL, 0, 1000) != n ||
+	    fdpass_recv(s, buf, sizeof(buf), NULL, &nfds, 5000) <= 0)
+		return 3;
+	if (ipcq_create(&rx, &qc, IPCQ_CONSUMER) < 0 ||
+	    ipcq_create(&tx, &qc, IPCQ_PRODUCER) < 0 ||
+	    ipcq_export(rx, fds) < 0 || ipcq_export(tx, fds + IPCQ_NFDS) < 0)
+		return 4;
+	bad = bad_copy(fds[ring * IPCQ_NFDS], undersized);
+	if (bad < 0)
+		return 5;
+	fds[ring * IPCQ_NFDS] = bad;
+	n = wire_encode_welcome(buf, sizeof(buf), &w);
+	if (fdpass_send(s, buf, (size_t)n, fds, 2 * IPCQ_NFDS, 1000) != n)
+		return 6;
+	close(bad);
+	/* the client answers with BYE or just closes: either way the end */
+	while (fdpass_recv(s, buf, sizeof(buf), NULL, &nfds, 5000) > 0)
+		nfds = 0;
+	close(s);
+	ipcq_close(rx);
+	ipcq_close(tx);
+	return 0;
+}
+
+/*
+ * A server that hands the client an unsealed memfd (a faithful copy of a
+ * ring, the right size) or a sealed one a page shorter than its header
+ * says, as either ring: iface_client_connect fails with -EPROTO, and the
+ * client keeps no descriptor and no mapping of it.
+ */
+START_TEST(test_memfd_welcome)
+{
+	struct fdpass_listen_opts lo = { .type = SOCK_SEQPACKET };
+	struct iface_client_config cc = { .path = path, .timeout_ms = 5000 };
+	struct fdpass_listener *l;
+
+	ck_assert_int_eq(fdpass_listen(&l, path, &lo), 0);
+	for (int k = 0; k < 4; k++) {
+		struct iface_client *c = NULL;
+		struct iface_reason why;
+		int nfd = tu_fd_count(), maps = tu_shared_mappings(), r;
+		pid_t pid = t_fork();
+
+		if (pid == 0)
+			_exit(bad_ring_server(l, k & 1, k >> 1));
+		r = iface_client_connect(&c, &cc, &why);
+		ck_assert_msg(r == -EPROTO, "case %d: connect gave %d (%s)", k,
+			      r, why.text);
+		ck_assert_ptr_null(c);
+		ck_assert_int_eq(tu_fd_count(), nfd);
+		ck_assert_int_eq(tu_shared_mappings(), maps);
+		ck_assert_int_eq(tu_wait(pid), 0);
+	}
+	fdpass_listener_close(l);
+}
+END_TEST
+
 static TCase *tcase(const char *name, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -392,6 +498,7 @@ static Suite *hostile_suite(void)
 	tc = tcase("memfd", 60);
 	tcase_add_test(tc, test_memfd_resize);
 	tcase_add_test(tc, test_memfd_sent);
+	tcase_add_test(tc, test_memfd_welcome);
 	suite_add_tcase(s, tc);
 	return s;
 }
