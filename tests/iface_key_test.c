@@ -161,8 +161,12 @@ static pid_t ks_spawn(const uint8_t *key, int *note_rd)
 		cfg.cb.on_message = ks_message;
 		cfg.cb.on_refused = ks_refused;
 		cfg.cb.on_disconnect = ks_disconnect;
-		if (iface_server_create(&ks_srv, &cfg) < 0)
+		r = iface_server_create(&ks_srv, &cfg);
+		if (r < 0) {
+			fprintf(stderr, "key server: create: %s\n",
+				strerror(-r));
 			_exit(XC_SERVER);
+		}
 		signal(SIGTERM, ks_term);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(XC_PIPE);
