@@ -549,6 +549,14 @@ static const struct {
 	{ 16, 4 },  { 20, 4 },  { 24, 4 },  { 28, 4 },            /* ints */
 	{ 32, 16 }, { 48, 32 }, { 80, 32 }, { 112, 32 },          /* arrays */
 };
+#define NJF (unsigned)(sizeof(join_fields) / sizeof(join_fields[0]))
+
+/* Bit b (0..2) of a field of size bytes: its lowest, its highest, one in
+ * the middle. */
+static unsigned field_bit(unsigned size, unsigned b)
+{
+	return b == 0 ? 0 : b == 1 ? size * 8 - 1 : size * 4 + 3;
+}
 
 /* HELLO body fields a client may see flipped and still decode: features
  * (an unknown bit), max_fds, elem_size, nonce (datagram offsets). */
@@ -558,7 +566,7 @@ static const struct {
 
 /*
  * A single flipped bit: in each field of a correctly proved JOIN (after
- * the proof was made), one bit chosen at random: refused (IFACE_R_KEY for
+ * the proof was made), its lowest, highest and a middle bit: refused (IFACE_R_KEY for
  * a JOIN that still decodes, PROTOCOL or VERSION otherwise), never a
  * WELCOME. And a bit of HELLO flipped before the client proves over it
  * (the server's transcript differs): refused IFACE_R_KEY. Then a JOIN cut
@@ -575,13 +583,12 @@ START_TEST(test_key_bit_flips_and_lengths)
 	pid_t srv = ks_spawn(KEY, &note);
 	int fds0 = proc_fd_count(srv);
 
-	for (unsigned f = 0; f < sizeof(join_fields) / sizeof(join_fields[0]);
-	     f++) {
-		uint8_t r;
-		unsigned bit;
+	/* each field of JOIN, three bits each */
+	for (unsigned i = 0; i < 3 * NJF; i++) {
+		unsigned f = i / 3;
+		unsigned bit = join_fields[f].off * 8 +
+			       field_bit(join_fields[f].size, i % 3);
 
-		ck_assert_int_eq(auth_random(&r, 1), 0);
-		bit = join_fields[f].off * 8 + r % (join_fields[f].size * 8);
 		sock = raw_hello(&h);
 		j = fresh_join();
 		n = proved_join(k, AUTH_CLIENT, &h, &j, &t, buf);
@@ -691,12 +698,12 @@ static const struct {
 #define NWF (int)(sizeof(welcome_fields) / sizeof(welcome_fields[0]))
 
 /* Accept one client, answer its JOIN with a WELCOME proved by key over
- * real rings, with one bit of field f flipped (f < 0: none; f == NWF: no
- * proof at all). ok: the client is expected to accept it. Exit 0 when the
+ * real rings, with bit b (see field_bit) of field f flipped (f < 0: none;
+ * f == NWF: no proof at all). ok: the client is expected to accept it. Exit 0 when the
  * client answered as expected (BYE CLOSED after a good connect, BYE KEY or
  * PROTOCOL when it refused) and hung up. */
 static int fake_server(struct fdpass_listener *l, const uint8_t *key, int f,
-		       int ok)
+		       unsigned b, int ok)
 {
 	struct wire_hello hello = { .features = WIRE_FEAT_KEY, .max_fds = 8,
 				    .elem_size = T_ELEM };
@@ -746,13 +753,9 @@ static int fake_server(struct fdpass_listener *l, const uint8_t *key, int f,
 	if (n < 0)
 		return 8;
 	if (f >= 0 && f < NWF) {
-		uint8_t r;
-		unsigned bit;
+		unsigned bit = welcome_fields[f].off * 8 +
+			       field_bit(welcome_fields[f].size, b);
 
-		if (auth_random(&r, 1) < 0)
-			return 9;
-		bit = welcome_fields[f].off * 8 +
-		      r % (welcome_fields[f].size * 8);
 		buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
 	}
 	if (fdpass_send(s, buf, (size_t)n, fds, 2 * IPCQ_NFDS, 1000) != n)
@@ -796,7 +799,11 @@ START_TEST(test_key_server_proof)
 	cc.key = KEY;
 	cc.key_len = sizeof(KEY);
 	ck_assert_int_eq(fdpass_listen(&l, path, &lo), 0);
-	for (int f = -1; f <= NWF + 1; f++) {
+	/* f -1: the control; 0..NWF-1: a field, three bits each; NWF: no
+	 * proof; NWF + 1: proved with another key */
+	for (int i = -1; i <= 3 * NWF + 1; i++) {
+		int f = i < 0 ? -1 : i < 3 * NWF ? i / 3 : NWF + (i - 3 * NWF);
+		unsigned b = i < 0 ? 0 : (unsigned)i % 3;
 		struct iface_client *c = NULL;
 		struct iface_reason why;
 		int nfd = tu_fd_count(), r;
@@ -805,15 +812,15 @@ START_TEST(test_key_server_proof)
 
 		if (pid == 0)
 			_exit(fake_server(l, other ? OTHER : KEY,
-					  other ? -1 : f, f < 0));
+					  other ? -1 : f, b, f < 0));
 		r = iface_client_connect(&c, &cc, &why);
 		if (f < 0) {
 			ck_assert_msg(r == 0, "control: %d (%s)", r, why.text);
 			iface_client_close(c);
 		} else {
 			ck_assert_msg(r == -EACCES || r == -EPROTO,
-				      "field %d: connect gave %d (%s)", f, r,
-				      why.text);
+				      "field %d bit %u: connect gave %d (%s)",
+				      f, b, r, why.text);
 			ck_assert_ptr_null(c);
 			ck_assert_uint_eq(why.code, r == -EACCES
 							    ? IFACE_R_KEY
@@ -821,7 +828,8 @@ START_TEST(test_key_server_proof)
 		}
 		ck_assert_int_eq(tu_fd_count(), nfd);
 		r = tu_wait(pid);
-		ck_assert_msg(r == 0, "field %d: fake server %d", f, r);
+		ck_assert_msg(r == 0, "field %d bit %u: fake server %d", f, b,
+			      r);
 	}
 	fdpass_listener_close(l);
 }
