@@ -175,7 +175,6 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 		q->my_sleep = &shm->cons_sleep;
 		q->peer_sleep = &shm->prod_sleep;
 		q->idx = head;
-		q->peer_cache = tail; /* checked above; may be head */
 	}
 	*out = q;
 	return 0;

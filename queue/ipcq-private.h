@@ -19,9 +19,6 @@
  * the cost of a sleep and a wake-up (about 7 us per hop), no more, so that
  * a peer sending every few hundred microseconds does not cost a core. */
 #define IPCQ_DEFAULT_SPIN 2000u
-/* A consumer that finds its next slot unpublished reloads the producer's
- * tail (to catch a lying producer) once in this many looks. */
-#define IPCQ_TAIL_RECHECK 64u
 /* Path rings sleep on a futex in slices this long, checking the peer's
  * liveness between slices. */
 #define IPCQ_PATH_SLICE_MS 50
@@ -30,10 +27,10 @@ struct ipcq {
 	/* ---- fast path: private copies, never re-read from shared memory */
 	uint8_t *slots;       /* base + slots_off */
 	uint64_t idx;         /* producer: tail; consumer: head (local) */
-	uint64_t peer_cache;  /* producer: last head seen; consumer: tail */
+	uint64_t peer_cache;  /* producer: last head seen; consumer: unused */
 	uint32_t mask, stride, elem_size, capacity;
 	unsigned pending;     /* reserved (producer) / peeked (consumer) */
-	unsigned empty_looks; /* consumer: looks at an empty slot */
+	unsigned tail_lied;   /* consumer: a forced check caught tail lying */
 	enum ipcq_role role;
 
 	struct ipcq_side_line *mine; /* my line (I write index) */

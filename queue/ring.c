@@ -6,8 +6,8 @@
  * the slot's seq (the consumer polls that word, so a message costs one cache
  * line transfer), then store tail (bookkeeping: count, recovery, sleepers),
  * then the Dekker pair: a seq_cst fence and a look at the consumer's asleep
- * flag. Consumer: acquire-load the slot's seq; when it is not the expected
- * value look at tail to tell "empty" from "a peer that lies"; copy out; then
+ * flag. Consumer: acquire-load the slot's seq, which says published, not
+ * yet (the previous lap's value) or a lie (anything else); copy out; then
  * release the slot with a release store of head, the last store of a pop.
  * Every value read from the mapping is checked before use.
  */
@@ -85,45 +85,54 @@ static inline void prod_store_tail(struct ipcq *q)
 /* Consumer: is the slot of index i (head <= i < head + capacity) published?
  * 1 yes, 0 not yet, -EBADMSG when the producer's words contradict.
  *
- * The seq word alone says "published"; tail is read only to catch a
- * producer that lies (tail covers i, seq does not say so). A consumer
- * spinning on an empty ring would read the producer's tail line at every
- * look and steal it from the producer at every push, so it checks against
- * the tail it saw last and reloads it only every IPCQ_TAIL_RECHECK empty
- * looks, or always when force is set (before sleeping, in ipcq_ready): a
- * lie is still reported, a few looks later at most. */
+ * The seq word alone answers. While the consumer may look at it, an honest
+ * producer leaves one of two values in the slot of index i: (u32)(i + 1 -
+ * capacity), left by the previous lap (or ipcq_create), or (u32)(i + 1),
+ * published; it cannot have written the next lap's before head passed i.
+ * Any other value is a lie, reported at once. So a look never reads the
+ * producer's tail: its line stays with the producer (a consumer reading it
+ * every few empty looks made the producer's next tail store, and the fence
+ * after it, wait for the line to come back). tail is read only when force
+ * is set (before sleeping, in ipcq_ready), to catch the lies seq cannot
+ * show: a tail that covers i while seq does not, or one more than a ring
+ * behind head. Such a lie, once seen, is remembered: from then on a look at
+ * an unpublished slot says -EBADMSG too, so a caller that took the error of
+ * ipcq_arm for "data arrived" hears it again at its next look. Until the
+ * first forced check a spinning consumer fooled by it sees an empty ring, no
+ * worse than a producer that stopped. */
 static inline int cons_check_x(struct ipcq *q, uint64_t i, int force)
 {
 	struct ipcq_slot *s = slot_of(q, i);
 	uint64_t tail, d;
+	uint32_t seq;
 
 	/* Acquire: pairs with the release store of seq in publish(). */
-	if (likely(__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == (uint32_t)(i + 1)))
+	seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+	if (likely(seq == (uint32_t)(i + 1)))
 		return 1;
-	/* The tail seen last (q->peer_cache; it may lag behind head) does not
-	 * cover i: empty, unless it is time to look at the real tail again. */
-	d = q->peer_cache - q->idx;
-	if (likely(!force && (++q->empty_looks % IPCQ_TAIL_RECHECK) != 0 &&
-		   (d > q->capacity || i - q->idx >= d)))
-		return 0;
+	if (unlikely(seq != (uint32_t)(i + 1 - q->capacity)))
+		return -EBADMSG;
+	if (likely(!force))
+		return unlikely(q->tail_lied) ? -EBADMSG : 0;
 	/* Acquire: pairs with the release store in prod_store_tail(). */
 	tail = __atomic_load_n(&q->peer->index, __ATOMIC_ACQUIRE);
-	q->peer_cache = tail;
 	d = tail - q->idx;
 	if (unlikely(d > q->capacity)) {
 		/* tail may lag behind my head: seq is the publish word, and
 		 * a producer stores tail after it (or died before storing
 		 * it). Up to capacity behind is empty, not a lie. */
 		if (q->idx - tail <= q->capacity)
-			return 0;
+			return q->tail_lied ? -EBADMSG : 0;
+		q->tail_lied = 1;
 		return -EBADMSG;
 	}
 	if (i - q->idx >= d)
-		return 0; /* empty as far as tail says */
+		return q->tail_lied ? -EBADMSG : 0; /* empty as far as tail says */
 	/* tail covers i, so seq was stored before it: look again (the first
 	 * look may have raced with the publish). Acquire as above. */
 	if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == (uint32_t)(i + 1))
 		return 1;
+	q->tail_lied = 1;
 	return -EBADMSG;
 }
 
