@@ -314,3 +314,230 @@ static const struct transport t_floor_eventfd = {
 	.close = efd_close,
 };
 BENCH_TRANSPORT(t_floor_eventfd)
+
+/* ---- floor-ring ---------------------------------------------------------- */
+
+/*
+ * The least a copying ring can do, the floor for ipcq-batch: per direction
+ * a tail and a head on lines of their own and slots of exactly the message
+ * size (rounded to 8 bytes, so a 64-byte message is one line), no per-slot
+ * word, no checks of the peer. The sender copies a batch from its buffer into
+ * the slots (one memcpy per run up to the wrap) and publishes tail once; the
+ * receiver reloads tail only when it has read all it knew, copies a run out
+ * (one memcpy) and releases head once. Each side caches the other's index.
+ * Same copies as ipcq-batch (in from a private buffer, out to one), so the
+ * ratio ipcq-batch / floor-ring is what the ring's own work costs.
+ * Throughput only.
+ */
+struct fring {
+	_Atomic uint64_t tail;
+	unsigned char pad0[2 * CACHELINE - 8];
+	_Atomic uint64_t head;
+	unsigned char pad1[2 * CACHELINE - 8];
+	/* slots follow */
+};
+_Static_assert(sizeof(struct fring) == 4 * CACHELINE, "two line pairs");
+
+struct fring_side {
+	unsigned char *map, *txbuf, *rxbuf;
+	size_t maplen, stride;
+	struct fring *tx, *rx;
+	uint64_t tail, head_seen; /* tx: mine, the peer's last seen */
+	uint64_t head, tail_seen; /* rx: mine, the peer's last seen */
+	uint32_t cap;
+};
+
+static size_t fring_stride(size_t size)
+{
+	return (size + 7) & ~(size_t)7;
+}
+
+static size_t fring_len(size_t size)
+{
+	size_t l = sizeof(struct fring) +
+		   fring_stride(size) * bench_ring_capacity(size);
+
+	return (l + 4095) & ~(size_t)4095;
+}
+
+static int fring_setup(size_t size, int *fa, int *na, int *fb, int *nb)
+{
+	int fd = tp_memfd(2 * fring_len(size));
+
+	if (fd < 0)
+		return fd;
+	return share_fd(fd, fa, na, fb, nb);
+}
+
+static void fring_close(struct side *s)
+{
+	struct fring_side *fs = s->priv;
+
+	if (!fs)
+		return;
+	if (fs->map)
+		munmap(fs->map, fs->maplen);
+	free(fs->txbuf);
+	free(fs->rxbuf);
+	free(fs);
+	s->priv = NULL;
+}
+
+static int fring_open(struct side *s)
+{
+	struct fring_side *fs;
+	size_t rl = fring_len(s->size);
+	struct fring *ab, *ba;
+
+	if (s->nfds != 1)
+		return -EINVAL;
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	s->priv = fs;
+	fs->txbuf = tp_alloc(s->size, s->batch);
+	fs->rxbuf = tp_alloc(s->size, s->batch);
+	fs->maplen = 2 * rl;
+	fs->map = tp_map(s->fds[0], fs->maplen);
+	if (!fs->txbuf || !fs->rxbuf || !fs->map) {
+		int e = fs->map ? -ENOMEM : -errno;
+
+		fs->map = NULL;
+		fring_close(s);
+		return e;
+	}
+	ab = (struct fring *)fs->map;
+	ba = (struct fring *)(fs->map + rl);
+	fs->tx = s->role == 'A' ? ab : ba;
+	fs->rx = s->role == 'A' ? ba : ab;
+	fs->stride = fring_stride(s->size);
+	fs->cap = bench_ring_capacity(s->size);
+	return 0;
+}
+
+static unsigned char *fring_slot(struct fring_side *fs, struct fring *r,
+				 uint64_t i)
+{
+	return (unsigned char *)(r + 1) + (size_t)(i & (fs->cap - 1)) * fs->stride;
+}
+
+static int fring_tx_get(struct side *s, unsigned want, void **base,
+			size_t *stride)
+{
+	struct fring_side *fs = s->priv;
+
+	*base = fs->txbuf;
+	*stride = s->size;
+	return (int)want;
+}
+
+/* Copy n messages of src (s->size apart) to the slots from index i: one
+ * memcpy per run when the slots are exactly the message size. */
+static void fring_copy_in(struct fring_side *fs, size_t size, uint64_t i,
+			  const unsigned char *src, unsigned n)
+{
+	while (n) {
+		unsigned run = fs->cap - (unsigned)(i & (fs->cap - 1));
+
+		if (run > n)
+			run = n;
+		if (fs->stride == size) {
+			memcpy(fring_slot(fs, fs->tx, i), src, (size_t)run * size);
+		} else {
+			for (unsigned k = 0; k < run; k++)
+				memcpy(fring_slot(fs, fs->tx, i + k),
+				       src + (size_t)k * size, size);
+		}
+		i += run;
+		src += (size_t)run * size;
+		n -= run;
+	}
+}
+
+static int fring_tx_put(struct side *s, unsigned n)
+{
+	struct fring_side *fs = s->priv;
+	const unsigned char *src = fs->txbuf;
+
+	while (n) {
+		uint64_t room = fs->cap - (fs->tail - fs->head_seen);
+		unsigned k;
+
+		if (room == 0) {
+			/* pairs with the release store of head in fring_rx */
+			fs->head_seen = atomic_load_explicit(
+				&fs->tx->head, memory_order_acquire);
+			if (fs->tail - fs->head_seen == fs->cap)
+				cpu_relax();
+			continue;
+		}
+		k = room < n ? (unsigned)room : n;
+		fring_copy_in(fs, s->size, fs->tail, src, k);
+		fs->tail += k;
+		/* pairs with the acquire load of tail in fring_rx */
+		atomic_store_explicit(&fs->tx->tail, fs->tail,
+				      memory_order_release);
+		src += (size_t)k * s->size;
+		n -= k;
+	}
+	return 0;
+}
+
+static int fring_rx(struct side *s, unsigned max, const void **base,
+		    size_t *stride)
+{
+	struct fring_side *fs = s->priv;
+	unsigned char *dst = fs->rxbuf;
+	uint64_t avail;
+	unsigned n, left;
+
+	while ((avail = fs->tail_seen - fs->head) == 0) {
+		/* pairs with the release store of tail in fring_tx_put */
+		fs->tail_seen = atomic_load_explicit(&fs->rx->tail,
+						     memory_order_acquire);
+		if (fs->tail_seen == fs->head)
+			cpu_relax();
+	}
+	n = avail < max ? (unsigned)avail : max;
+	for (left = n; left;) {
+		unsigned run = fs->cap - (unsigned)(fs->head & (fs->cap - 1));
+
+		if (run > left)
+			run = left;
+		if (fs->stride == s->size) {
+			memcpy(dst, fring_slot(fs, fs->rx, fs->head),
+			       (size_t)run * s->size);
+		} else {
+			for (unsigned k = 0; k < run; k++)
+				memcpy(dst + (size_t)k * s->size,
+				       fring_slot(fs, fs->rx, fs->head + k),
+				       s->size);
+		}
+		fs->head += run;
+		dst += (size_t)run * s->size;
+		left -= run;
+	}
+	/* pairs with the acquire load of head in fring_tx_put: the copies
+	 * out are done before the sender may reuse the slots */
+	atomic_store_explicit(&fs->rx->head, fs->head, memory_order_release);
+	*base = fs->rxbuf;
+	*stride = s->size;
+	return (int)n;
+}
+
+static const struct transport t_floor_ring = {
+	.name = "floor-ring",
+	.desc = "a bare copying ring, tail published once per batch, no "
+		"per-slot word (the floor for ipcq-batch; throughput only)",
+	.order = 12,
+	.flags = T_SPIN | T_BATCH | T_NO_RTT,
+	.supported = NULL,
+	.setup = fring_setup,
+	.open = fring_open,
+	.tx_get = fring_tx_get,
+	.tx_put = fring_tx_put,
+	.rx = fring_rx,
+	.rx_done = line_rx_done,
+	.close = fring_close,
+};
+BENCH_TRANSPORT(t_floor_ring)

@@ -484,7 +484,8 @@ START_TEST(run_lib_rows)
 }
 END_TEST
 
-/* The transports are the issue's list (and two more ipcq variants), so that
+/* The transports are the issue's list (and two more ipcq variants and the
+ * batch floor), so that
  * JSON consumers can rely on the names. */
 START_TEST(run_list_names)
 {
@@ -492,7 +493,7 @@ START_TEST(run_list_names)
 		"ipcq-spin", "ipcq-block", "ipcq-batch", "iface-spin",
 		"iface-block", "floor-line", "floor-eventfd", "pipe",
 		"unix-stream", "unix-seqpacket", "posix-mq", "ipcq-sleep",
-		"ipcq-zc",
+		"ipcq-zc", "floor-ring",
 	};
 	const char *args[] = { "--list", NULL };
 	char line[64];
