@@ -485,8 +485,7 @@ START_TEST(run_lib_rows)
 END_TEST
 
 /* The transports are the issue's list (and two more ipcq variants and the
- * batch floor), so that
- * JSON consumers can rely on the names. */
+ * batch floor), so that JSON consumers can rely on the names. */
 START_TEST(run_list_names)
 {
 	static const char *const names[] = {
