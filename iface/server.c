@@ -54,6 +54,8 @@ struct iface_conn {
 	int armed;
 	unsigned idle; /* rounds its ring was found empty, not armed yet */
 	int announced; /* on_connect accepted it: on_disconnect is owed */
+	int told;      /* no on_message: its messages were reported, and the
+			* application has not found its ring empty since */
 	int refused;   /* REFUSE sent: on_refused is owed */
 	uint64_t shm;  /* bytes of shared memory its rings take */
 	int64_t deadline_ns;
@@ -594,6 +596,7 @@ static void conn_drain_start(struct iface_conn *c)
 		ipcq_disarm(c->ch.rx);
 		c->armed = 0;
 	}
+	c->told = 0; /* report what it left, once more */
 	c->state = C_DRAINING;
 }
 
@@ -722,11 +725,22 @@ static int deliver_all(struct iface_server *s, int *busy)
 
 		if ((c->state != C_OPEN && c->state != C_DRAINING) || c->armed)
 			continue;
-		if (s->cfg.cb.on_message)
+		if (s->cfg.cb.on_message) {
 			r = chan_deliver(&c->ch, batch, batch * BUDGET_BATCHES,
 					 s->msgs, s->lens, conn_deliver_cb, c);
-		else /* the application reads it: one event per conn */
+		} else if (c->told) {
+			/* the application reads it: reported once, not again
+			 * until it found the ring empty (so one that does
+			 * not read does not make the loop spin); a gone
+			 * client's conn ends at the dispatch after its
+			 * report, read to the end or not */
+			if (c->state == C_DRAINING)
+				conn_kill(c, c->ch.why.code, NULL);
+			continue;
+		} else {
 			r = ipcq_count(c->ch.rx) ? 1 : -EAGAIN;
+			c->told = r > 0;
+		}
 		if (r == -EBADMSG) {
 			chan_send_reason(c->sock, WIRE_BYE, IFACE_R_CORRUPT,
 					 "ring corrupted");
@@ -738,7 +752,7 @@ static int deliver_all(struct iface_server *s, int *busy)
 			continue; /* closed by the callback */
 		if (r > 0) {
 			total += r;
-			*busy = 1;
+			*busy |= !c->told;
 			c->idle = 0;
 			continue;
 		}
@@ -783,7 +797,8 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 			c->armed = 0;
 			ready = 1;
 		}
-		if ((c->state == C_OPEN && !c->armed) || c->state == C_DRAINING)
+		if ((c->state == C_OPEN && !c->armed && !c->told) ||
+		    c->state == C_DRAINING)
 			t = 0;
 		if (c->state == C_HANDSHAKE)
 			hs = 1;
@@ -1157,11 +1172,20 @@ static int conn_readable(const struct iface_conn *c)
 	return c && (c->state == C_OPEN || c->state == C_DRAINING);
 }
 
+/* A receive found c's ring empty: the dispatch reports its next messages. */
+static ssize_t conn_got(struct iface_conn *c, ssize_t r)
+{
+	if (r == -EAGAIN || r == -ETIMEDOUT)
+		c->told = 0;
+	return r;
+}
+
 ssize_t iface_conn_recv(struct iface_conn *c, void *buf, size_t cap)
 {
 	if (!c)
 		return -EINVAL;
-	return conn_readable(c) ? chan_recv(&c->ch, buf, cap) : -EPIPE;
+	return conn_readable(c) ? conn_got(c, chan_recv(&c->ch, buf, cap))
+				: -EPIPE;
 }
 
 ssize_t iface_conn_recv_wait(struct iface_conn *c, void *buf, size_t cap,
@@ -1177,14 +1201,15 @@ ssize_t iface_conn_recv_wait(struct iface_conn *c, void *buf, size_t cap,
 		ipcq_disarm(c->ch.rx);
 		c->armed = 0;
 	}
-	return chan_recv_wait(&c->ch, buf, cap, timeout_ms);
+	return conn_got(c, chan_recv_wait(&c->ch, buf, cap, timeout_ms));
 }
 
 int iface_conn_recv_n(struct iface_conn *c, void *elems, unsigned n)
 {
 	if (!c)
 		return -EINVAL;
-	return conn_readable(c) ? chan_recv_n(&c->ch, elems, n) : -EPIPE;
+	return conn_readable(c) ? (int)conn_got(c, chan_recv_n(&c->ch, elems, n))
+				: -EPIPE;
 }
 
 int iface_conn_peek(struct iface_conn *c, unsigned want, const void **first,
@@ -1192,7 +1217,9 @@ int iface_conn_peek(struct iface_conn *c, unsigned want, const void **first,
 {
 	if (!c || !want || !first)
 		return -EINVAL;
-	return conn_readable(c) ? chan_peek(&c->ch, want, first, lens) : -EPIPE;
+	return conn_readable(c)
+		       ? (int)conn_got(c, chan_peek(&c->ch, want, first, lens))
+		       : -EPIPE;
 }
 
 int iface_conn_release(struct iface_conn *c, unsigned n)

@@ -148,8 +148,11 @@ struct iface_server_callbacks {
 	/* n (>= 1) messages from c, in order. They are released back to the
 	 * client's ring when the callback returns. NULL: the application
 	 * reads each conn itself (iface_conn_recv and the calls after it);
-	 * a dispatch then counts each conn whose ring holds messages as one
-	 * event, and returns at once while one does. */
+	 * a dispatch then reports a conn whose ring holds messages as one
+	 * event, once: not again until a receive found the ring empty
+	 * (-EAGAIN), so read until then. A conn whose client is gone is
+	 * reported once more for what it left (read it until -EPIPE), and
+	 * the next dispatch ends it: on_disconnect. */
 	void (*on_message)(struct iface_conn *c, const struct iface_msg *msgs,
 			   unsigned n, void *user);
 	/* c is gone (exactly once for every accepted conn); c is freed after
@@ -291,7 +294,7 @@ MEMENPSF_API int iface_server_fd(const struct iface_server *s);
  * Handle what is ready: new clients, handshakes, messages (in batches),
  * hang-ups, handshake time-outs; wait at most timeout_ms for something to be
  * ready. Returns how many events, messages (without on_message: conns
- * whose ring holds messages) and disconnects it handled (0 only when
+ * with new messages) and disconnects it handled (0 only when
  * timeout_ms ran out with nothing to do), -ECANCELED once
  * iface_server_stop() was called (and clears the stop request), or -errno
  * from epoll. Conns closed during the call are freed before it returns.
