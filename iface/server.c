@@ -243,13 +243,15 @@ static unsigned pending_of(const struct iface_server *s, pid_t pid,
 
 /*
  * At max_pending, the conn to drop for a newcomer: the oldest pending conn
- * of the process with the most pending ones, when that is at least two.
- * NULL when every pending conn is another process's: then nobody is
- * dropped and the listener waits (accepting resumes as soon as a pending
- * conn finishes or times out; newcomers wait in the kernel's backlog, in
- * order). So one process that floods the socket only ever drops its own
- * connections, and an honest client, one connection per process, is never
- * dropped for another's sake while it is handshaking.
+ * of the process with the most pending ones, when that is at least two
+ * (conn_new refuses the newcomer itself instead when its own process has
+ * as many, counting it). NULL when every pending conn is another
+ * process's: then nobody is dropped and the listener waits (accepting
+ * resumes as soon as a pending conn finishes or times out; newcomers wait
+ * in the kernel's backlog, in order). So one process that floods the
+ * socket only ever loses its own connections, and an honest client, one
+ * connection per process, is never dropped for another's sake while it
+ * is handshaking.
  */
 static struct iface_conn *pending_victim(const struct iface_server *s)
 {
@@ -365,14 +367,23 @@ static void conn_new(struct iface_server *s, int sock)
 		return;
 	}
 	if (s->npending >= s->cfg.max_pending) {
-		struct iface_conn *v = pending_victim(s);
+		/* accept_some looked: some process has two or more pending */
+		struct iface_conn *v = pending_victim(s), *o = NULL;
+		unsigned most = v ? pending_of(s, v->cred.pid, &o) : 0;
 
-		/* accept_some looked: there is one */
 		snprintf(text, sizeof(text),
 			 "too many handshakes pending (%u) from pid %ld",
-			 s->cfg.max_pending, (long)(v ? v->cred.pid : 0));
-		if (v)
-			conn_refuse(v, IFACE_R_BUSY, text);
+			 s->cfg.max_pending, (long)cr.pid);
+		if (pending_of(s, cr.pid, &o) + 1 >= most) {
+			/* the newcomer's process has the most: refuse the
+			 * newcomer itself, before it costs anything more */
+			sock_refuse(s, sock, &cr, IFACE_R_BUSY, text);
+			return;
+		}
+		snprintf(text, sizeof(text),
+			 "too many handshakes pending (%u) from pid %ld",
+			 s->cfg.max_pending, (long)v->cred.pid);
+		conn_refuse(v, IFACE_R_BUSY, text);
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {

@@ -424,33 +424,48 @@ END_TEST
 /* ---- pending handshakes ------------------------------------------------------- */
 
 /*
- * max_pending 4, one process: ten connections that never JOIN. Each one
- * past the fourth drops the oldest of ours (REFUSE BUSY), so the first six
- * are dropped in order and the last four are served: each JOINs and gets
- * WELCOME.
+ * max_pending 4, one process: ten connections that never JOIN. The fifth
+ * to the tenth are refused at once (REFUSE BUSY as their first message:
+ * our process has the most pending, so its newcomer goes, before a HELLO
+ * is spent on it), and the first four are still served: each JOINs and
+ * gets WELCOME. Then another process's connection gets in by dropping
+ * our oldest pending one.
  */
 START_TEST(test_pending_one_process)
 {
 	struct lopts o = { .max_pending = 4 };
 	int notes, s[10];
-	pid_t srv = lserver(&o, &notes);
+	pid_t srv = lserver(&o, &notes), other;
 
 	for (int i = 0; i < 10; i++) {
-		s[i] = raw_hello();
-		if (i >= 4)
-			raw_expect_refuse(s[i - 4], IFACE_R_BUSY,
-					  "too many handshakes pending (4)");
+		if (i < 4) {
+			s[i] = raw_hello();
+			continue;
+		}
+		s[i] = raw_connect();
+		raw_expect_refuse(s[i], IFACE_R_BUSY,
+				  "too many handshakes pending (4)");
 	}
-	for (int i = 0; i < 6; i++) {
+	for (int i = 4; i < 10; i++) {
 		struct lnote n;
 
 		lnote_read(notes, &n);
 		ck_assert_uint_eq(n.kind, N_REFUSED);
 		ck_assert_uint_eq(n.code, IFACE_R_BUSY);
-		ck_assert_uint_le(n.npending, 4);
+		ck_assert_int_eq(n.pid, getpid());
+		ck_assert_uint_eq(n.npending, 4);
 		close(s[i]);
 	}
-	for (int i = 6; i < 10; i++) {
+	other = t_fork();
+	if (other == 0) {
+		int k = raw_hello(); /* our oldest made room */
+
+		_exit(raw_join(k) == 0 ? XC_OK : XC_CONNECT);
+	}
+	raw_expect_refuse(s[0], IFACE_R_BUSY, "too many handshakes pending");
+	ck_assert_int_eq(tu_wait(other), XC_OK);
+	close(s[0]);
+	for (int i = 1; i < 4; i++) {
 		ck_assert_int_eq(raw_join(s[i]), 0);
 		close(s[i]);
 	}

@@ -236,8 +236,10 @@ struct iface_server_config {
 	/* Handshakes pending at once (connections accepted that have not
 	 * finished JOIN; each costs a descriptor and a small struct, no
 	 * rings). At the cap, a newcomer is accepted only when some process
-	 * (SO_PEERCRED pid) has two or more pending: its oldest is dropped
-	 * with IFACE_R_BUSY (that connect gets -EAGAIN). Otherwise the
+	 * (SO_PEERCRED pid) has two or more pending: if the newcomer's own
+	 * process has the most (counting it), the newcomer is refused with
+	 * IFACE_R_BUSY (that connect gets -EAGAIN); if another has, that
+	 * one's oldest is dropped the same way. Otherwise the
 	 * listener waits until a pending handshake ends (JOIN, refusal or
 	 * handshake_timeout_ms) and newcomers wait in the kernel's backlog,
 	 * in order. So one process that floods the socket only ever drops
