@@ -377,6 +377,21 @@ int chan_wait(struct chan *ch, int timeout_ms)
 	return r;
 }
 
+int chan_wait_send(struct chan *ch, int timeout_ms)
+{
+	int r;
+
+	if (ch->dead)
+		return -EPIPE;
+	r = ipcq_wait(ch->tx, timeout_ms);
+	if (r == -EPIPE) {
+		maybe_check(ch, 2);
+		mark_dead(ch, IFACE_R_HANGUP,
+			  "the peer hung up without a goodbye");
+	}
+	return r;
+}
+
 ssize_t chan_recv_wait(struct chan *ch, void *buf, size_t cap, int timeout_ms)
 {
 	struct deadline d;

@@ -652,6 +652,11 @@ int iface_client_wait(struct iface_client *c, int timeout_ms)
 	return chan_wait(&c->ch, timeout_ms);
 }
 
+int iface_client_wait_send(struct iface_client *c, int timeout_ms)
+{
+	return chan_wait_send(&c->ch, timeout_ms);
+}
+
 /* ---- state ----------------------------------------------------------------- */
 
 uint32_t iface_client_elem_size(const struct iface_client *c)

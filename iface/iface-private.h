@@ -94,6 +94,8 @@ int chan_send_wait(struct chan *ch, const void *buf, size_t len,
 int chan_send_n(struct chan *ch, const void *elems, unsigned n);
 int chan_reserve(struct chan *ch, unsigned want, void **first);
 int chan_commit(struct chan *ch, unsigned n);
+/* Wait for a free slot in the tx ring: 0, -ETIMEDOUT, -EPIPE. */
+int chan_wait_send(struct chan *ch, int timeout_ms);
 
 ssize_t chan_recv(struct chan *ch, void *buf, size_t cap);
 ssize_t chan_recv_wait(struct chan *ch, void *buf, size_t cap, int timeout_ms);

@@ -11,7 +11,8 @@
  *   refuse     version (both ways), type / size / capacity, full, time-out
  *   hostile    bad clients (messages, fds, rings) and bad servers
  *   peer_dies  what a dying peer published is delivered before the news
- *   conn_recv  a server without on_message reads its conns itself
+ *   conn_recv  a server without on_message reads its conns itself; the
+ *              client's blocking batch and zero-copy sends
  *   slow       broadcast toward a slow client; wake-ups per batch
  *   examples   ipc-server / ipc-client / ipc-typed / ipc-poll exec'd
  *   signal     stop() from a signal handler, server and client
@@ -2275,6 +2276,125 @@ START_TEST(test_conn_recv)
 }
 END_TEST
 
+/*
+ * The client's blocking batch and zero-copy sends: wait_send on a full
+ * ring times out while the server does not read, returns 0 once it read
+ * some, then send_n and reserve / commit take what fits; wait_send returns
+ * -EPIPE when the server goes. Every message arrives, in order.
+ */
+#define WS_CAP 16u
+
+static int ws_client(struct tu_barrier *full, struct tu_barrier *done,
+		     struct tu_barrier *go)
+{
+	struct iface_client_config cc = { .path = path };
+	unsigned char el[4][T_ELEM];
+	struct iface_client *c;
+	unsigned k = 0;
+	void *first;
+	int r;
+
+	if (iface_client_connect(&c, &cc, NULL) < 0)
+		return XC_CONNECT;
+	for (;; k++) {
+		cr_fill(el[0], T_ELEM, k);
+		r = iface_client_send(c, el[0], T_ELEM);
+		if (r == -EAGAIN)
+			break;
+		if (r != 0)
+			return XC_SEND;
+	}
+	if (k != WS_CAP || iface_client_wait_send(c, 1) != -ETIMEDOUT)
+		return XC_SEND;
+	tu_barrier_signal(full);
+	/* the server reads 8, one at a time: each wait may end at the first
+	 * free slot, so the batches go in as they fit */
+	for (unsigned i = 0; i < 4; i++)
+		cr_fill(el[i], T_ELEM, k + i);
+	for (unsigned sent = 0; sent < 4; sent += (unsigned)r) {
+		if (iface_client_wait_send(c, 10000) != 0)
+			return XC_SEND;
+		r = iface_client_send_n(c, el[sent], 4 - sent);
+		if (r < 1)
+			return XC_SEND;
+	}
+	k += 4;
+	for (unsigned done_n = 0; done_n < 4; done_n += (unsigned)r) {
+		if (iface_client_wait_send(c, 10000) != 0)
+			return XC_SEND;
+		r = iface_client_reserve(c, 4 - done_n, &first);
+		if (r < 1)
+			return XC_SEND;
+		for (int i = 0; i < r; i++)
+			cr_fill((unsigned char *)first +
+					(size_t)i * iface_client_stride(c),
+				T_ELEM, k++);
+		if (iface_client_commit(c, (unsigned)r) != 0)
+			return XC_SEND;
+	}
+	/* 16 - 8 read + 8 sent: full again */
+	if (iface_client_wait_send(c, 1) != -ETIMEDOUT)
+		return XC_SEND;
+	tu_barrier_signal(done);
+	/* the server read everything and goes away without reading more:
+	 * fill the ring again, then the wait ends with the hang-up */
+	tu_barrier_wait(go);
+	for (;;) {
+		r = iface_client_send(c, el[0], T_ELEM);
+		if (r == -EAGAIN || r == -EPIPE)
+			break;
+		if (r != 0)
+			return XC_SEND;
+	}
+	r = iface_client_wait_send(c, 10000);
+	iface_client_close(c);
+	return r == -EPIPE ? XC_OK : XC_RECV;
+}
+
+START_TEST(test_client_wait_send)
+{
+	struct iface_server_config sc = { 0 };
+	struct tu_barrier full, done, go;
+	struct iface_server *s;
+	unsigned char b[T_ELEM];
+	unsigned k = 0;
+	pid_t pid;
+
+	memset(&g_cr, 0, sizeof(g_cr));
+	sc.path = path;
+	sc.elem_size = T_ELEM;
+	sc.capacity = WS_CAP;
+	sc.cb.on_connect = cr_connect;
+	sc.cb.on_disconnect = cr_disconnect;
+	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	tu_barrier_init(&full);
+	tu_barrier_init(&done);
+	tu_barrier_init(&go);
+	pid = t_fork();
+	if (pid == 0)
+		_exit(ws_client(&full, &done, &go));
+	DISPATCH_UNTIL(s, g_cr.conn != NULL);
+	tu_barrier_wait(&full);
+	for (; k < WS_CAP / 2; k++) {
+		ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, sizeof(b)), T_ELEM);
+		ck_assert_msg(cr_ok(b, T_ELEM, k), "message %u", k);
+	}
+	tu_barrier_wait(&done);
+	for (; k < WS_CAP + 8; k++) {
+		ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, sizeof(b)), T_ELEM);
+		ck_assert_msg(cr_ok(b, T_ELEM, k), "message %u", k);
+	}
+	ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, sizeof(b)), -EAGAIN);
+	tu_barrier_signal(&go);
+	iface_server_destroy(s); /* BYE: the client's wait_send ends */
+	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	ck_assert_uint_eq(g_cr.disconnects, 1);
+	tu_barrier_close(&full);
+	tu_barrier_close(&done);
+	tu_barrier_close(&go);
+}
+END_TEST
+
 static TCase *tcase(const char *name, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -2322,6 +2442,7 @@ static Suite *iface_suite(void)
 
 	tc = tcase("conn_recv", 30);
 	tcase_add_test(tc, test_conn_recv);
+	tcase_add_test(tc, test_client_wait_send);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("slow", 30);

@@ -630,6 +630,13 @@ int iface_client_release(struct iface_client *c, unsigned n);
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_client_wait(struct iface_client *c, int timeout_ms);
 
+/* Block at most timeout_ms until the ring toward the server has a free
+ * slot (then send_n / reserve take at least one): 0, -ETIMEDOUT, -EPIPE
+ * (at once when the server hangs up). The blocking form of the batch and
+ * zero-copy sends: wait_send, then send_n or reserve. */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_client_wait_send(struct iface_client *c, int timeout_ms);
+
 /* One pollable descriptor (an epoll set, owned by c) for callers with their
  * own loop: when it is readable, call iface_client_dispatch(c, 0). It is
  * readable right after connect, so the first dispatch comes before a sleep. */
