@@ -421,11 +421,18 @@ int chan_deliver(struct chan *ch, unsigned batch, unsigned budget,
 		 struct iface_msg *msgs, uint32_t *lens, chan_deliver_fn cb,
 		 void *ctx)
 {
-	uint32_t stride = ipcq_stride(ch->rx);
+	uint32_t stride;
 	unsigned done = 0;
 
-	if (batch > DELIVER_BYTES / stride)
-		batch = DELIVER_BYTES / stride ? DELIVER_BYTES / stride : 1;
+	if (unlikely(!ch->rx_stride)) { /* once: no call nor division per round */
+		ch->rx_stride = ipcq_stride(ch->rx);
+		ch->rx_batch_max = DELIVER_BYTES / ch->rx_stride;
+		if (!ch->rx_batch_max)
+			ch->rx_batch_max = 1;
+	}
+	stride = ch->rx_stride;
+	if (batch > ch->rx_batch_max)
+		batch = ch->rx_batch_max;
 
 	while (done < budget) {
 		const void *first;

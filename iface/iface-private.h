@@ -80,6 +80,8 @@ struct chan {
 	int closing;    /* closed by this side: deliver nothing more */
 	struct iface_reason why;
 	struct iface_stats st;
+	uint32_t rx_stride;    /* chan_deliver's cache: rx slot stride, */
+	unsigned rx_batch_max; /* and most slots per batch (DELIVER_BYTES) */
 };
 
 void chan_reason(struct iface_reason *r, uint32_t code, const char *text);

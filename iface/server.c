@@ -859,7 +859,8 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 	if (hs)
 		expire_handshakes(s, mono_ns());
 	handled += deliver_all(s, &busy);
-	handled += reap(s); /* a disconnect is work done */
+	if (s->reap)
+		handled += reap(s); /* a disconnect is work done */
 	if (s->lst_paused && s->npending < s->cfg.max_pending)
 		listen_pause(s, 0);
 	/* what skipping epoll next round costs (0: not busy) */
