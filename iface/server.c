@@ -82,7 +82,9 @@ struct iface_server {
 	uint64_t shm;      /* bytes of all conns' rings */
 	uint64_t pair_shm; /* bytes of one conn's two rings */
 	uid_t uid;         /* ours: the default policy */
-	int lst_paused;    /* listener out of epoll: max_pending reached */
+	int lst_paused;    /* listener out of epoll: max_pending reached,
+			    * or no descriptor left for accept */
+	int64_t lst_retry_ns; /* no descriptor left: accept again then */
 	uint64_t next_id;
 	struct iface_msg *msgs;
 	uint32_t *lens;
@@ -106,6 +108,10 @@ struct iface_server {
 #define DEF_MAX_SHM (1ull << 30)
 #define MAX_EVENTS 64
 #define ACCEPT_BURST 16
+/* After accept found no descriptor (EMFILE, ENFILE) or no memory: the
+ * listener stays readable, so it leaves the epoll set for this long or
+ * until a conn of ours closes, instead of making the loop spin. */
+#define ACCEPT_RETRY_MS 100
 /* most messages one conn may deliver per dispatch before the others' turn */
 #define BUDGET_BATCHES 4
 /* While the rings keep the loop busy, epoll is looked at once the skipped
@@ -298,6 +304,8 @@ static void conn_free(struct iface_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->shm -= c->shm;
+	if (s->lst_retry_ns)
+		s->lst_retry_ns = 1; /* descriptors come free: accept again */
 	chan_fini(&c->ch);
 	os_close(c->sock);
 	free(c);
@@ -703,8 +711,16 @@ static void accept_some(struct iface_server *s)
 			return;
 		}
 		fd = fdpass_accept(s->lst, 1, 0);
+		if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS ||
+		    fd == -ENOMEM) {
+			/* the newcomer waits in the backlog meanwhile */
+			listen_pause(s, 1);
+			s->lst_retry_ns = mono_ns() +
+					  ACCEPT_RETRY_MS * (int64_t)1000000;
+			return;
+		}
 		if (fd < 0)
-			return; /* -EAGAIN, or EMFILE: try again next time */
+			return; /* -EAGAIN: nobody left; errors: next time */
 		conn_new(s, fd);
 	}
 }
@@ -786,6 +802,16 @@ static int deliver_all(struct iface_server *s, int *busy)
 	return total;
 }
 
+/* The epoll time-out t (ms, -1: none) cut to reach mono_ns() time when. */
+static int wait_until(int t, int64_t when)
+{
+	int64_t left = (when - mono_ns()) / 1000000 + 1;
+
+	if (left < 0)
+		left = 0;
+	return t < 0 || left < t ? (int)left : t;
+}
+
 /* One round: wait at most timeout_ms for events (not at all while the
  * rings keep the loop busy), handle them, deliver. Returns events and
  * messages handled (0 when the round found nothing), -ECANCELED, -errno. */
@@ -813,15 +839,11 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 			t = 0;
 		if (c->state == C_HANDSHAKE)
 			hs = 1;
-		if (c->state == C_HANDSHAKE && t != 0) {
-			int64_t left = (c->deadline_ns - mono_ns()) / 1000000 + 1;
-
-			if (left < 0)
-				left = 0;
-			if (t < 0 || left < t)
-				t = (int)left;
-		}
+		if (c->state == C_HANDSHAKE && t != 0)
+			t = wait_until(t, c->deadline_ns);
 	}
+	if (s->lst_retry_ns && t != 0)
+		t = wait_until(t, s->lst_retry_ns);
 	if (t == 0 && (s->busy || ready) &&
 	    (s->skip_epoll += s->busy ? s->busy : 1) < SPIN_EPOLL_EVERY) {
 		n = 0; /* the rings keep us busy: epoll can wait a few rounds */
@@ -861,8 +883,11 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 	handled += deliver_all(s, &busy);
 	if (s->reap)
 		handled += reap(s); /* a disconnect is work done */
-	if (s->lst_paused && s->npending < s->cfg.max_pending)
+	if (s->lst_paused && s->npending < s->cfg.max_pending &&
+	    (!s->lst_retry_ns || mono_ns() >= s->lst_retry_ns)) {
+		s->lst_retry_ns = 0;
 		listen_pause(s, 0);
+	}
 	/* what skipping epoll next round costs (0: not busy) */
 	s->busy = !busy ? 0 : 1 + (unsigned)handled / SPIN_EPOLL_MSGS;
 	if (busy && !s->kicked) {

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -622,6 +623,58 @@ START_TEST(test_flood)
 }
 END_TEST
 
+/*
+ * accept with no descriptor left (RLIMIT_NOFILE reached): the listener
+ * stays readable, and a loop that kept it in epoll would spin. Here the
+ * server is in this process, one client waits in the backlog, and the
+ * limit is set to our lowest free descriptor: every accept fails with
+ * EMFILE. Of 2000 dispatch(0) rounds only those after each retry interval
+ * (100 ms) may find the listener again, not every one; once the limit is
+ * back, the client that waited is served: it gets HELLO.
+ */
+START_TEST(test_accept_emfile)
+{
+	struct iface_server_config sc = { .path = path, .elem_size = T_ELEM };
+	struct iface_server *srv = NULL;
+	struct rlimit old, low;
+	struct wire_msg m;
+	int64_t t0, ms;
+	int cl, spare, busy = 0, tries;
+
+	ck_assert_int_eq(iface_server_create(&srv, &sc), 0);
+	cl = raw_connect(); /* in the backlog: nobody accepts yet */
+	spare = dup(0);
+	ck_assert_int_ge(spare, 0);
+	close(spare); /* the lowest free descriptor */
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)spare;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+
+	t0 = t_now_ns();
+	for (int i = 0; i < 2000; i++) {
+		int r = iface_server_dispatch(srv, 0);
+
+		ck_assert_int_ge(r, 0);
+		busy += r > 0;
+	}
+	ms = (t_now_ns() - t0) / 1000000;
+	ck_assert_msg(busy <= 2 + ms / 100,
+		      "%d of 2000 rounds found work in %lld ms: the loop spins "
+		      "on a listener it cannot accept from", busy, (long long)ms);
+	ck_assert_uint_eq(iface_server_npending(srv), 0);
+
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	for (tries = 0; tries < 200 && iface_server_npending(srv) == 0; tries++)
+		ck_assert_int_ge(iface_server_dispatch(srv, 50), 0);
+	ck_assert_uint_eq(iface_server_npending(srv), 1);
+	ck_assert_int_eq(raw_first(cl, &m), 0);
+	ck_assert_uint_eq(m.type, WIRE_HELLO);
+	close(cl);
+	iface_server_destroy(srv);
+}
+END_TEST
+
 static TCase *tcase(const char *name, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -646,6 +699,7 @@ static Suite *limits_suite(void)
 	tcase_add_test(tc, test_shm_cap);
 	tcase_add_test(tc, test_pending_one_process);
 	tcase_add_test(tc, test_pending_processes);
+	tcase_add_test(tc, test_accept_emfile);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("flood", 120);
