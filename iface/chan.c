@@ -413,8 +413,10 @@ ssize_t chan_recv_wait(struct chan *ch, void *buf, size_t cap, int timeout_ms)
 /* A batch handed to a message callback also stops at this many bytes of
  * slots: the slots go back to the producer only when the callback returns,
  * so 64 large elements (4 MiB of 64 KiB ones, half the ring) would keep the
- * producer waiting and push what the callback copies out of the cache
- * (64 KiB throughput: 0.87x a pop at a time). */
+ * producer waiting and push what the callback copies out of the cache. The
+ * budget of one round shrinks with the batch: 256 batches of 64 KiB were
+ * 16 MiB copied out of the ring per dispatch, far past the caches (64 KiB
+ * throughput 0.46x a pop at a time; about 1x with the budget cut). */
 #define DELIVER_BYTES (256u << 10)
 
 int chan_deliver(struct chan *ch, unsigned batch, unsigned budget,
@@ -431,8 +433,14 @@ int chan_deliver(struct chan *ch, unsigned batch, unsigned budget,
 			ch->rx_batch_max = 1;
 	}
 	stride = ch->rx_stride;
-	if (batch > ch->rx_batch_max)
+	if (batch > ch->rx_batch_max) {
+		/* big slots: smaller batches, and as many of them, so that
+		 * one round touches at most budget/batch * DELIVER_BYTES */
+		budget = budget / batch * ch->rx_batch_max;
 		batch = ch->rx_batch_max;
+		if (!budget)
+			budget = batch;
+	}
 
 	while (done < budget) {
 		const void *first;

@@ -1313,6 +1313,108 @@ START_TEST(test_left_in_ring_to_server)
 }
 END_TEST
 
+/* ---- big slots: what one dispatch takes out of a ring ------------------- */
+
+#define BIG_ELEM (64u << 10)
+#define BIG_N 64u
+
+static struct {
+	unsigned calls, max_n, msgs, bad;
+} g_big;
+
+static void big_message(struct iface_conn *c, const struct iface_msg *msgs,
+			unsigned n, void *user)
+{
+	(void)c;
+	(void)user;
+	g_big.calls++;
+	if (n > g_big.max_n)
+		g_big.max_n = n;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t seq;
+
+		memcpy(&seq, msgs[i].data, sizeof(seq));
+		if (msgs[i].len != BIG_ELEM || seq != g_big.msgs)
+			g_big.bad++;
+		g_big.msgs++;
+	}
+}
+
+static int big_connect(struct iface_conn *c, void *user)
+{
+	(void)c;
+	(void)user;
+	return 0;
+}
+
+/*
+ * A client fills a ring of 64 KiB slots (64 of them, 4 MiB) while the
+ * server is not dispatching. One dispatch then hands the callback at most
+ * 256 KiB of slots per call and takes at most 4 such batches out of the
+ * ring, not the whole ring (which went far past the caches of the
+ * callback's copies); the rest comes in the next dispatches, in order.
+ */
+START_TEST(test_big_slots_budget)
+{
+	struct iface_server_config sc = {
+		.path = path, .elem_size = BIG_ELEM, .capacity = BIG_N,
+		.spin = -1,
+		.cb = { .on_connect = big_connect, .on_message = big_message },
+	};
+	struct iface_server *s;
+	struct tu_barrier go, sent;
+	unsigned before;
+	pid_t pid;
+
+	memset(&g_big, 0, sizeof(g_big));
+	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	tu_barrier_init(&go);
+	tu_barrier_init(&sent);
+	pid = t_fork();
+	if (pid == 0) {
+		struct iface_client_config cc = { .path = path };
+		struct iface_client *c;
+		static unsigned char m[BIG_ELEM];
+		char b;
+
+		if (iface_client_connect(&c, &cc, NULL) < 0)
+			_exit(XC_CONNECT);
+		if (read(go.fd[0], &b, 1) != 1)
+			_exit(XC_PIPE);
+		for (uint64_t i = 0; i < BIG_N; i++) {
+			memcpy(m, &i, sizeof(i));
+			if (iface_client_send(c, m, sizeof(m)) != 0)
+				_exit(XC_SEND);
+		}
+		if (write(sent.fd[1], "s", 1) != 1)
+			_exit(XC_PIPE);
+		if (read(go.fd[0], &b, 1) != 1)
+			_exit(XC_PIPE);
+		iface_client_close(c);
+		_exit(XC_OK);
+	}
+	DISPATCH_UNTIL(s, iface_server_nclients(s) == 1);
+	tu_barrier_signal(&go);
+	tu_barrier_wait(&sent);
+	/* the doorbell may need a round to be seen: until something came */
+	DISPATCH_UNTIL(s, g_big.msgs > 0);
+	ck_assert_uint_le(g_big.max_n, (256u << 10) / BIG_ELEM);
+	ck_assert_uint_le(g_big.msgs, 4 * ((256u << 10) / BIG_ELEM));
+	before = g_big.msgs;
+	ck_assert_int_ge(iface_server_dispatch(s, 0), 0);
+	ck_assert_uint_le(g_big.msgs - before, 4 * ((256u << 10) / BIG_ELEM));
+	DISPATCH_UNTIL(s, g_big.msgs == BIG_N);
+	ck_assert_uint_eq(g_big.bad, 0);
+	ck_assert_uint_le(g_big.max_n, (256u << 10) / BIG_ELEM);
+	tu_barrier_signal(&go);
+	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	DISPATCH_UNTIL(s, iface_server_nclients(s) == 0);
+	iface_server_destroy(s);
+	tu_barrier_close(&go);
+	tu_barrier_close(&sent);
+}
+END_TEST
+
 static uint64_t g_cmsgs, g_cbad, g_cat_disc;
 static uint32_t g_ccode;
 static int g_cdisc;
@@ -2436,6 +2538,7 @@ static Suite *iface_suite(void)
 
 	tc = tcase("peer_dies", 30);
 	tcase_add_test(tc, test_left_in_ring_to_server);
+	tcase_add_test(tc, test_big_slots_budget);
 	tcase_add_test(tc, test_left_in_ring_to_client);
 	tcase_add_test(tc, test_close_in_callback);
 	suite_add_tcase(s, tc);
