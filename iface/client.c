@@ -523,6 +523,8 @@ static int dispatch_once(struct iface_client *c, int timeout_ms)
 			polling = 1;
 		} else if (!c->ch.dead) {
 			c->idle = 0;
+			/* -EALREADY or an error the ring keeps (-EBADMSG):
+			 * the next round's deliver takes or reports it */
 			if (ipcq_arm(c->ch.rx) == 0)
 				c->armed = 1;
 			else

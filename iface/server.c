@@ -794,10 +794,13 @@ static int deliver_all(struct iface_server *s, int *busy)
 			continue;
 		}
 		c->idle = 0;
+		/* -EALREADY: arrived meanwhile; an error (-EBADMSG) is kept
+		 * by the ring: the next round's deliver reports it and ends
+		 * the conn, so both mean "look again" */
 		if (ipcq_arm(c->ch.rx) == 0)
 			c->armed = 1;
 		else
-			*busy = 1; /* arrived meanwhile */
+			*busy = 1;
 	}
 	return total;
 }

@@ -263,8 +263,10 @@ MEMENPSF_API void ipcq_set_spin(struct ipcq *q, unsigned spins);
  * For callers with their own event loop. ipcq_fd() is the doorbell this side
  * sleeps on (readable when the peer rang it); -EOPNOTSUPP for a path ring.
  * Before polling it, call ipcq_arm(): it raises this side's "asleep" flag and
- * looks at the ring once more; it returns 0 when the caller should poll, or
- * -EALREADY when work is ready now (do not sleep). After waking (or when the
+ * looks at the ring once more; it returns 0 when the caller should poll,
+ * -EALREADY when work is ready now (do not sleep), or -EBADMSG when the
+ * peer's index is impossible (a consumer keeps that verdict: its later
+ * receives say -EBADMSG too). After waking (or when the
  * caller stops waiting) call ipcq_disarm(): it clears the flag and drains the
  * doorbell. Without arm, the peer never rings.
  */
