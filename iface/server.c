@@ -1212,6 +1212,16 @@ static int conn_readable(const struct iface_conn *c)
 	return c && (c->state == C_OPEN || c->state == C_DRAINING);
 }
 
+/* Before a blocking receive: a wait disarms the ring when it is done, and
+ * the dispatch then polls it again instead of waiting for a bell. */
+static void conn_unarm(struct iface_conn *c)
+{
+	if (c->armed) {
+		ipcq_disarm(c->ch.rx);
+		c->armed = 0;
+	}
+}
+
 /* A receive found c's ring empty: the dispatch reports its next messages. */
 static ssize_t conn_got(struct iface_conn *c, ssize_t r)
 {
@@ -1235,12 +1245,7 @@ ssize_t iface_conn_recv_wait(struct iface_conn *c, void *buf, size_t cap,
 		return -EINVAL;
 	if (!conn_readable(c))
 		return -EPIPE;
-	if (c->armed) {
-		/* the wait below disarms the ring when it is done: the
-		 * dispatch polls it again instead of waiting for a bell */
-		ipcq_disarm(c->ch.rx);
-		c->armed = 0;
-	}
+	conn_unarm(c);
 	return conn_got(c, chan_recv_wait(&c->ch, buf, cap, timeout_ms));
 }
 
@@ -1267,6 +1272,23 @@ int iface_conn_release(struct iface_conn *c, unsigned n)
 	if (!c || !c->ch.rx)
 		return -EINVAL;
 	return chan_release(&c->ch, n);
+}
+
+int iface_conn_wait(struct iface_conn *c, int timeout_ms)
+{
+	if (!c)
+		return -EINVAL;
+	if (!conn_readable(c))
+		return -EPIPE;
+	conn_unarm(c);
+	return (int)conn_got(c, chan_wait(&c->ch, timeout_ms));
+}
+
+int iface_conn_wait_send(struct iface_conn *c, int timeout_ms)
+{
+	if (!c)
+		return -EINVAL;
+	return conn_usable(c) ? chan_wait_send(&c->ch, timeout_ms) : -EPIPE;
 }
 
 void iface_conn_close(struct iface_conn *c, uint32_t code, const char *text)

@@ -2497,6 +2497,98 @@ START_TEST(test_client_wait_send)
 }
 END_TEST
 
+/* The conn's wait and wait_send: a client that sends one message, then
+ * reads one, then leaves, each when told. */
+static int cw_client(struct tu_barrier *go, struct tu_barrier *did)
+{
+	struct iface_client_config cc = { .path = path };
+	unsigned char b[T_ELEM];
+	struct iface_client *c;
+	char t;
+
+	if (iface_client_connect(&c, &cc, NULL) < 0)
+		return XC_CONNECT;
+	if (read(go->fd[0], &t, 1) != 1)
+		return XC_PIPE;
+	cr_fill(b, sizeof(b), 1);
+	if (iface_client_send(c, b, sizeof(b)) != 0)
+		return XC_SEND;
+	if (read(go->fd[0], &t, 1) != 1)
+		return XC_PIPE;
+	if (iface_client_recv_wait(c, b, sizeof(b), 10000) != T_ELEM)
+		return XC_RECV;
+	if (!cr_ok(b, sizeof(b), 0))
+		return XC_SUM;
+	if (write(did->fd[1], "r", 1) != 1)
+		return XC_PIPE;
+	if (read(go->fd[0], &t, 1) != 1)
+		return XC_PIPE;
+	iface_client_close(c);
+	return XC_OK;
+}
+
+/*
+ * iface_conn_wait: -ETIMEDOUT on an empty ring, 0 once the client sent,
+ * and the message is then there to peek. iface_conn_wait_send: with the
+ * ring toward the client full, -ETIMEDOUT; 0 once the client took one
+ * (reserve then gets a slot); -EPIPE when the client leaves while it is
+ * full again.
+ */
+START_TEST(test_conn_wait)
+{
+	struct iface_server_config sc = { 0 };
+	struct tu_barrier go, did;
+	struct iface_server *s;
+	unsigned char b[T_ELEM];
+	const void *first;
+	void *slot;
+	uint32_t len;
+	unsigned k;
+	pid_t pid;
+
+	memset(&g_cr, 0, sizeof(g_cr));
+	sc.path = path;
+	sc.elem_size = T_ELEM;
+	sc.capacity = WS_CAP;
+	sc.cb.on_connect = cr_connect;
+	sc.cb.on_disconnect = cr_disconnect;
+	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	tu_barrier_init(&go);
+	tu_barrier_init(&did);
+	pid = t_fork();
+	if (pid == 0)
+		_exit(cw_client(&go, &did));
+	DISPATCH_UNTIL(s, g_cr.conn != NULL);
+
+	ck_assert_int_eq(iface_conn_wait(g_cr.conn, 0), -ETIMEDOUT);
+	tu_barrier_signal(&go); /* send one */
+	ck_assert_int_eq(iface_conn_wait(g_cr.conn, 10000), 0);
+	ck_assert_int_eq(iface_conn_peek(g_cr.conn, 4, &first, &len), 1);
+	ck_assert_uint_eq(len, T_ELEM);
+	ck_assert(cr_ok(first, T_ELEM, 1));
+	ck_assert_int_eq(iface_conn_release(g_cr.conn, 1), 0);
+
+	for (k = 0; k < WS_CAP; k++) {
+		cr_fill(b, sizeof(b), k);
+		ck_assert_int_eq(iface_conn_send(g_cr.conn, b, sizeof(b)), 0);
+	}
+	ck_assert_int_eq(iface_conn_send(g_cr.conn, b, sizeof(b)), -EAGAIN);
+	ck_assert_int_eq(iface_conn_wait_send(g_cr.conn, 0), -ETIMEDOUT);
+	tu_barrier_signal(&go); /* take one */
+	ck_assert_int_eq(iface_conn_wait_send(g_cr.conn, 10000), 0);
+	ck_assert_int_eq(iface_conn_reserve(g_cr.conn, 1, &slot), 1);
+	ck_assert_int_eq(iface_conn_commit(g_cr.conn, 1), 0);
+	tu_barrier_wait(&did);
+	tu_barrier_signal(&go); /* leave */
+	ck_assert_int_eq(iface_conn_wait_send(g_cr.conn, 10000), -EPIPE);
+	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	DISPATCH_UNTIL(s, g_cr.disconnects == 1);
+	iface_server_destroy(s);
+	tu_barrier_close(&go);
+	tu_barrier_close(&did);
+}
+END_TEST
+
 static TCase *tcase(const char *name, int timeout)
 {
 	TCase *tc = tcase_create(name);
@@ -2546,6 +2638,7 @@ static Suite *iface_suite(void)
 	tc = tcase("conn_recv", 30);
 	tcase_add_test(tc, test_conn_recv);
 	tcase_add_test(tc, test_client_wait_send);
+	tcase_add_test(tc, test_conn_wait);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("slow", 30);

@@ -419,6 +419,18 @@ int iface_conn_peek(struct iface_conn *c, unsigned want, const void **first,
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_conn_release(struct iface_conn *c, unsigned n);
 
+/* The blocking forms of the batch and zero-copy calls, as the client's
+ * iface_client_wait / _wait_send: block at most timeout_ms until c's ring
+ * holds a message (then recv_n / peek find at least one) or until c's
+ * outgoing ring has a free slot (then send_n / reserve take at least one).
+ * 0, -ETIMEDOUT, -EPIPE (at once when the client hangs up; for wait, once
+ * its ring is also read to the end), -EBADMSG. Block the whole server
+ * meanwhile, as iface_conn_send_wait. */
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_conn_wait(struct iface_conn *c, int timeout_ms);
+MEMENPSF_API MEMENPSF_MUST_USE
+int iface_conn_wait_send(struct iface_conn *c, int timeout_ms);
+
 /*
  * Close c gracefully: BYE with code (0: IFACE_R_CLOSED) and text, then
  * on_disconnect (with that reason) and the free happen at the end of the
