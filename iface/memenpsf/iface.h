@@ -684,8 +684,10 @@ MEMENPSF_API void iface_client_stop(struct iface_client *c);
  *     type_id of a config (0, or -ENOSYS when libsodium cannot start);
  *   tick_send(c, &t), tick_send_wait(c, &t, ms), tick_send_n(c, ts, n),
  *   tick_recv(c, &t) (0 or -errno), tick_recv_wait(c, &t, ms),
- *   tick_recv_n(c, ts, n), tick_conn_send(conn, &t),
- *   tick_conn_send_n(conn, ts, n);
+ *   tick_recv_n(c, ts, n), and on a server's conn the same:
+ *   tick_conn_send(conn, &t), tick_conn_send_wait(conn, &t, ms),
+ *   tick_conn_send_n(conn, ts, n), tick_conn_recv(conn, &t),
+ *   tick_conn_recv_wait(conn, &t, ms), tick_conn_recv_n(conn, ts, n);
  *   tick_get(msg, &t): copy one iface_msg of a message callback into t
  *     (0, or -EBADMSG when its length is not sizeof(T)).
  */
@@ -745,6 +747,27 @@ MEMENPSF_API void iface_client_stop(struct iface_client *c);
 					       const T *e_, unsigned n_)       \
 	{                                                                      \
 		return iface_conn_send_n(c_, e_, n_);                          \
+	}                                                                      \
+	static inline int prefix##_conn_send_wait(struct iface_conn *c_,       \
+						  const T *e_, int timeout_ms_) \
+	{                                                                      \
+		return iface_conn_send_wait(c_, e_, sizeof(T), timeout_ms_);   \
+	}                                                                      \
+	static inline int prefix##_conn_recv(struct iface_conn *c_, T *e_)     \
+	{                                                                      \
+		int r_ = iface_conn_recv_n(c_, e_, 1);                         \
+		return r_ < 0 ? r_ : 0;                                        \
+	}                                                                      \
+	static inline int prefix##_conn_recv_wait(struct iface_conn *c_, T *e_, \
+						  int timeout_ms_)             \
+	{                                                                      \
+		int r_ = iface_conn_wait(c_, timeout_ms_);                     \
+		return r_ < 0 ? r_ : prefix##_conn_recv(c_, e_);               \
+	}                                                                      \
+	static inline int prefix##_conn_recv_n(struct iface_conn *c_, T *e_,   \
+					       unsigned n_)                    \
+	{                                                                      \
+		return iface_conn_recv_n(c_, e_, n_);                          \
 	}                                                                      \
 	static inline int prefix##_get(const struct iface_msg *m_, T *e_)      \
 	{                                                                      \
