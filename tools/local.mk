@@ -4,7 +4,7 @@
 #                   tests/iface_limits_test)
 noinst_PROGRAMS += tools/memenpsf-flood
 tools_memenpsf_flood_SOURCES = tools/memenpsf-flood.c tools/flood.h \
-	tools/flood.c
+	tools/flood.c tools/spawn.h tools/spawn.c
 tools_memenpsf_flood_LDADD = iface/libiface.la iface/libifacewire.la \
 	fdpass/libfdpass.la
 
@@ -13,6 +13,6 @@ tools_memenpsf_flood_LDADD = iface/libiface.la iface/libifacewire.la \
 #                     tests/iface_hostile_test)
 noinst_PROGRAMS += tools/memenpsf-hostile
 tools_memenpsf_hostile_SOURCES = tools/memenpsf-hostile.c tools/hostile.h \
-	tools/hostile.c
+	tools/hostile.c tools/spawn.h tools/spawn.c
 tools_memenpsf_hostile_LDADD = iface/libiface.la iface/libifacewire.la \
 	queue/libipcq.la fdpass/libfdpass.la

@@ -23,61 +23,13 @@
 #include <memenpsf/iface.h>
 
 #include "flood.h"
-
-static struct iface_server *srv;
-
-static void on_term(int sig)
-{
-	(void)sig;
-	iface_server_stop(srv);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "spawn.h"
 
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-static pid_t server_spawn(const char *path, unsigned max_pending)
-{
-	struct iface_server_config cfg = { .path = path,
-					   .max_pending = max_pending };
-	int p[2];
-	pid_t pid;
-	char b;
-
-	if (pipe(p) < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		int r;
-
-		close(p[0]);
-		if (iface_server_create(&srv, &cfg) < 0)
-			_exit(1);
-		signal(SIGTERM, on_term);
-		if (write(p[1], "r", 1) != 1)
-			_exit(1);
-		r = iface_server_run(srv);
-		iface_server_destroy(srv);
-		_exit(r < 0);
-	}
-	close(p[1]);
-	if (pid < 0 || read(p[0], &b, 1) != 1) {
-		close(p[0]);
-		return -1;
-	}
-	close(p[0]);
-	return pid;
 }
 
 /* tries legitimate connects; times in ns into t[]. 0 or -errno. */
@@ -88,10 +40,10 @@ static int legit(const char *path, unsigned tries, uint64_t *t)
 	for (unsigned i = 0; i < tries; i++) {
 		struct iface_reason why = { 0 };
 		struct iface_client *c;
-		uint64_t t0 = now_ns();
+		uint64_t t0 = tool_now_ns();
 		int r = iface_client_connect(&c, &cc, &why);
 
-		t[i] = now_ns() - t0;
+		t[i] = tool_now_ns() - t0;
 		if (r < 0) {
 			fprintf(stderr, "memenpsf-flood: connect: %s (%s)\n",
 				strerror(-r), why.text);
@@ -123,6 +75,7 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/memenpsf-flood-XXXXXX", path[64];
 	uint64_t *quiet, *loud;
 	struct flood_stats st = { 0 };
+	struct iface_server_config scfg = { 0 };
 	int o, rc = 1, stop[2], ready[2], res[2];
 	pid_t spid, fpid = -1;
 	char b;
@@ -154,7 +107,9 @@ int main(int argc, char **argv)
 		return 1;
 	snprintf(path, sizeof(path), "%s/s.sock", dir);
 	signal(SIGPIPE, SIG_IGN);
-	spid = server_spawn(path, max_pending);
+	scfg.path = path;
+	scfg.max_pending = max_pending;
+	spid = tool_server_spawn(&scfg);
 	if (spid < 0)
 		goto out;
 	if (legit(path, tries, quiet) < 0)

@@ -25,6 +25,7 @@
 #include <memenpsf/iface.h>
 
 #include "hostile.h"
+#include "spawn.h"
 
 #define ELEM 64u
 #define WINDOW 256u
@@ -38,25 +39,9 @@ struct msg {
 };
 _Static_assert(sizeof(struct msg) == ELEM, "one slot");
 
-static struct iface_server *srv;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t sum_of(const struct msg *m)
 {
 	return (m->seq * 0x9e3779b97f4a7c15ull) ^ (m->who + 0x1234567);
-}
-
-static void on_term(int sig)
-{
-	(void)sig;
-	iface_server_stop(srv);
 }
 
 /* A good client keeps fewer than a ring's worth in flight, so a send to it
@@ -71,39 +56,6 @@ static void on_message(struct iface_conn *c, const struct iface_msg *msgs,
 		if (msgs[i].len == ELEM &&
 		    iface_conn_send(c, msgs[i].data, ELEM) < 0)
 			(*unsent)++;
-}
-
-static pid_t server_spawn(const char *path)
-{
-	static uint64_t unsent;
-	struct iface_server_config cfg = { .path = path, .elem_size = ELEM,
-					   .cb.on_message = on_message,
-					   .user = &unsent };
-	int p[2];
-	pid_t pid;
-	char b;
-
-	if (pipe(p) < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		int r;
-
-		close(p[0]);
-		if (iface_server_create(&srv, &cfg) < 0)
-			_exit(1);
-		signal(SIGTERM, on_term);
-		if (write(p[1], "r", 1) != 1)
-			_exit(1);
-		r = iface_server_run(srv);
-		iface_server_destroy(srv);
-		_exit(r < 0);
-	}
-	close(p[1]);
-	if (pid < 0 || read(p[0], &b, 1) != 1)
-		pid = -1;
-	close(p[0]);
-	return pid;
 }
 
 /* One good client: connect, say ready, wait for go, n checked round trips;
@@ -145,7 +97,7 @@ static int good(const char *path, uint64_t who, uint64_t n, int ready, int go,
 			goto close;
 		got++;
 	}
-	end = now_ns();
+	end = tool_now_ns();
 close:
 	iface_client_close(c);
 out:
@@ -193,7 +145,7 @@ static double run(const char *path, unsigned k, uint64_t n, int hostile,
 		if (h == 0)
 			_exit(hostile_loop(path, stop[0], hres[1]));
 	}
-	start = now_ns();
+	start = tool_now_ns();
 	for (unsigned i = 0; i < k; i++)
 		if (write(go[1], "g", 1) != 1)
 			goto out;
@@ -239,6 +191,10 @@ static int cmp_d(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+	static uint64_t unsent; /* the server's: echoes it could not send */
+	struct iface_server_config scfg = { .elem_size = ELEM,
+					    .cb.on_message = on_message,
+					    .user = &unsent };
 	static const struct option lo[] = {
 		{ "n", required_argument, NULL, 'n' },
 		{ "clients", required_argument, NULL, 'k' },
@@ -278,7 +234,8 @@ int main(int argc, char **argv)
 		return 1;
 	snprintf(path, sizeof(path), "%s/s.sock", dir);
 	signal(SIGPIPE, SIG_IGN);
-	spid = server_spawn(path);
+	scfg.path = path;
+	spid = tool_server_spawn(&scfg);
 	if (spid < 0)
 		goto out;
 	/* alternate, so that the machine's drift hits both alike */
