@@ -324,30 +324,13 @@ static struct auth_key *test_key(const uint8_t *bytes)
 	return k;
 }
 
-/* One datagram in, decoded; fds closed, their number in *nfds_out. */
-static int raw_recv(int sock, struct wire_msg *m, unsigned *nfds_out)
-{
-	unsigned char buf[WIRE_MAX_MSG + 1];
-	int fds[FDPASS_MAX_FDS];
-	unsigned nfds = FDPASS_MAX_FDS;
-	ssize_t r = fdpass_recv(sock, buf, sizeof(buf), fds, &nfds, 5000);
-
-	if (r < 0)
-		return (int)r;
-	for (unsigned i = 0; i < nfds; i++)
-		close(fds[i]);
-	if (nfds_out)
-		*nfds_out = nfds;
-	return wire_decode(buf, (size_t)r, nfds, 0, m);
-}
-
 static int raw_hello(struct wire_hello *h)
 {
 	struct wire_msg m;
 	int sock = fdpass_connect(path, SOCK_SEQPACKET, 5000);
 
 	ck_assert_int_ge(sock, 0);
-	ck_assert_int_eq(raw_recv(sock, &m, NULL), 0);
+	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), 0);
 	ck_assert_uint_eq(m.type, WIRE_HELLO);
 	ck_assert_uint_eq(m.u.hello.features & WIRE_FEAT_KEY, WIRE_FEAT_KEY);
 	*h = m.u.hello;
@@ -399,14 +382,14 @@ static void send_expect_refuse(int sock, const void *buf, size_t n,
 	unsigned nfds = 9;
 
 	ck_assert_int_eq(fdpass_send(sock, buf, n, NULL, 0, 1000), (ssize_t)n);
-	ck_assert_int_eq(raw_recv(sock, &m, &nfds), 0);
+	ck_assert_int_eq(t_raw_recv(sock, &m, &nfds, 5000), 0);
 	ck_assert_uint_eq(m.type, WIRE_REFUSE);
 	ck_assert_uint_eq(nfds, 0);
 	if (code)
 		ck_assert_uint_eq(m.u.reason.code, code);
 	else
 		ck_assert_uint_ne(m.u.reason.code, 0);
-	ck_assert_int_eq(raw_recv(sock, &m, NULL), -EPIPE);
+	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), -EPIPE);
 	close(sock);
 }
 
@@ -450,7 +433,7 @@ START_TEST(test_key_replay)
 	len = proved_join(k, AUTH_CLIENT, &h, &j, &t, rec);
 	ck_assert_int_eq(fdpass_send(sock, rec, (size_t)len, NULL, 0, 1000),
 			 len);
-	ck_assert_int_eq(raw_recv(sock, &m, &nfds), 0);
+	ck_assert_int_eq(t_raw_recv(sock, &m, &nfds, 5000), 0);
 	ck_assert_uint_eq(m.type, WIRE_WELCOME);
 	ck_assert_uint_eq(nfds, WIRE_WELCOME_NFDS);
 	ck_assert(m.u.welcome.flags & WIRE_WELCOME_PROOF);
@@ -489,9 +472,9 @@ START_TEST(test_key_replay)
 	len = proved_join(k, AUTH_CLIENT, &h, &j, &t, buf);
 	ck_assert_int_eq(fdpass_send(sock, buf, (size_t)len, NULL, 0, 1000),
 			 len);
-	ck_assert_int_eq(raw_recv(sock, &m, NULL), 0);
+	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), 0);
 	ck_assert_uint_eq(m.type, WIRE_HELLO);
-	ck_assert_int_eq(raw_recv(sock, &m, NULL), 0);
+	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), 0);
 	ck_assert_uint_eq(m.type, WIRE_REFUSE);
 	ck_assert_uint_eq(m.u.reason.code, IFACE_R_KEY);
 	close(sock);
@@ -668,14 +651,14 @@ START_TEST(test_key_out_of_order)
 	j = fresh_join();
 	n = proved_join(k, AUTH_CLIENT, &h, &j, &t, buf);
 	ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, NULL, 0, 1000), n);
-	ck_assert_int_eq(raw_recv(sock, &m, &nfds), 0);
+	ck_assert_int_eq(t_raw_recv(sock, &m, &nfds, 5000), 0);
 	ck_assert_uint_eq(m.type, WIRE_WELCOME);
 	note_expect(note, 0);
 	ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, NULL, 0, 1000), n);
-	ck_assert_int_eq(raw_recv(sock, &m, NULL), 0);
+	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), 0);
 	ck_assert_uint_eq(m.type, WIRE_BYE);
 	ck_assert_uint_eq(m.u.reason.code, IFACE_R_PROTOCOL);
-	ck_assert_int_eq(raw_recv(sock, &m, NULL), -EPIPE);
+	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), -EPIPE);
 	close(sock);
 	note_expect(note, IFACE_R_PROTOCOL); /* on_disconnect */
 
@@ -734,7 +717,7 @@ static int fake_server(struct fdpass_listener *l, const uint8_t *key, int f,
 	    auth_transcript_init(&t) < 0 ||
 	    auth_transcript_add(&t, buf, (size_t)n) < 0)
 		return 4;
-	if (raw_recv(s, &m, NULL) != 0 || m.type != WIRE_JOIN)
+	if (t_raw_recv(s, &m, NULL, 5000) != 0 || m.type != WIRE_JOIN)
 		return 5;
 	memset(m.u.join.proof, 0, sizeof(m.u.join.proof));
 	n = wire_encode_join(buf, sizeof(buf), &m.u.join);
@@ -763,14 +746,14 @@ static int fake_server(struct fdpass_listener *l, const uint8_t *key, int f,
 	/* the client's answer: BYE CLOSED after a good connect; BYE KEY when
 	 * it refused our proof, or nothing when the WELCOME did not decode;
 	 * then the end of the socket */
-	n = raw_recv(s, &m, NULL);
+	n = t_raw_recv(s, &m, NULL, 5000);
 	if (ok && (n != 0 || m.type != WIRE_BYE ||
 		   m.u.reason.code != IFACE_R_CLOSED))
 		return 11;
 	if (!ok && n == 0 &&
 	    (m.type != WIRE_BYE || m.u.reason.code != IFACE_R_KEY))
 		return 12;
-	if (n == 0 && raw_recv(s, &m, NULL) != -EPIPE)
+	if (n == 0 && t_raw_recv(s, &m, NULL, 5000) != -EPIPE)
 		return 13;
 	if (n != 0 && (ok || n != -EPIPE))
 		return 14;
@@ -936,29 +919,6 @@ END_TEST
 
 /* ---- the examples with --key-file ------------------------------------------ */
 
-/* A file of the build tree: $MEMENPSF_BUILDDIR (set by make check), else
- * the parent of the directory holding this test binary. */
-static char *build_file(const char *rel)
-{
-	const char *b = getenv("MEMENPSF_BUILDDIR");
-	char exe[4096], *p;
-	ssize_t n;
-
-	if (b && *b) {
-		ck_assert_int_gt(asprintf(&p, "%s/%s", b, rel), 0);
-		return p;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	ck_assert_int_gt(n, 0);
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	if (strlen(exe) > 6 && strcmp(exe + strlen(exe) - 6, "/.libs") == 0)
-		exe[strlen(exe) - 6] = '\0';
-	*strrchr(exe, '/') = '\0';
-	ck_assert_int_gt(asprintf(&p, "%s/%s", exe, rel), 0);
-	return p;
-}
-
 #define A(lit) ((char *)(uintptr_t)(lit))
 
 /* Run argv with stdout to out and stderr to err (-1: /dev/null). */
@@ -977,19 +937,6 @@ static pid_t spawn_out(char *const argv[], int out, int err)
 		_exit(127);
 	}
 	return pid;
-}
-
-/* One line from fd (byte by byte: nothing after it is taken). */
-static void read_line(int fd, char *buf, size_t cap)
-{
-	size_t n = 0;
-
-	while (n < cap - 1) {
-		ck_assert_int_eq(t_read_full(fd, buf + n, 1), 1);
-		if (buf[n++] == '\n')
-			break;
-	}
-	buf[n] = '\0';
 }
 
 /* Run ipc-client with extra args; its exit status, its stderr in err. */
@@ -1034,8 +981,8 @@ static int run_client(char *bin, const char *file, char *err, size_t cap)
  */
 START_TEST(test_key_examples)
 {
-	char *srv_bin = build_file("examples/ipc-server");
-	char *cl_bin = build_file("examples/ipc-client");
+	char *srv_bin = t_build_file("examples/ipc-server");
+	char *cl_bin = t_build_file("examples/ipc-client");
 	char *good = key_file("key", HEX "\n", 65, 0600);
 	char *other = key_file("other", (const char *)OTHER, sizeof(OTHER),
 			       0600);
@@ -1048,7 +995,7 @@ START_TEST(test_key_examples)
 	t_pipe(out);
 	srv = spawn_out(sargv, out[1], -1);
 	close(out[1]);
-	read_line(out[0], line, sizeof(line));
+	t_read_line(out[0], line, sizeof(line));
 	ck_assert_msg(strncmp(line, "ready ", 6) == 0, "server said '%s'",
 		      line);
 
@@ -1056,21 +1003,21 @@ START_TEST(test_key_examples)
 
 	ck_assert_int_eq(run_client(cl_bin, other, err, sizeof(err)), 1);
 	ck_assert_msg(strstr(err, "key refused") != NULL, "client: '%s'", err);
-	read_line(out[0], line, sizeof(line));
+	t_read_line(out[0], line, sizeof(line));
 	ck_assert_msg(strncmp(line, "refused ", 8) == 0 &&
 			      strstr(line, "key refused") != NULL,
 		      "server: '%s'", line);
 
 	ck_assert_int_eq(run_client(cl_bin, NULL, err, sizeof(err)), 1);
 	ck_assert_msg(strstr(err, "key refused") != NULL, "client: '%s'", err);
-	read_line(out[0], line, sizeof(line));
+	t_read_line(out[0], line, sizeof(line));
 	ck_assert_msg(strncmp(line, "refused ", 8) == 0 &&
 			      strstr(line, "key refused") != NULL,
 		      "server: '%s'", line);
 
 	ck_assert_int_eq(kill(srv, SIGTERM), 0);
 	ck_assert_int_eq(tu_wait(srv), 0);
-	read_line(out[0], line, sizeof(line));
+	t_read_line(out[0], line, sizeof(line));
 	ck_assert_msg(strstr(line, "refused=2") != NULL, "summary: '%s'",
 		      line);
 	close(out[0]);

@@ -207,21 +207,6 @@ static void lnote_read(int fd, struct lnote *n)
 
 /* ---- raw peers --------------------------------------------------------------- */
 
-/* The first message on a fresh connection, decoded (fds closed). */
-static int raw_first(int sock, struct wire_msg *m)
-{
-	unsigned char buf[WIRE_MAX_MSG + 1];
-	int fds[FDPASS_MAX_FDS];
-	unsigned nfds = FDPASS_MAX_FDS;
-	ssize_t r = fdpass_recv(sock, buf, sizeof(buf), fds, &nfds, 10000);
-
-	if (r < 0)
-		return (int)r;
-	for (unsigned i = 0; i < nfds; i++)
-		close(fds[i]);
-	return wire_decode(buf, (size_t)r, nfds, 0, m);
-}
-
 static int raw_connect(void)
 {
 	int s = fdpass_connect(path, SOCK_SEQPACKET, 10000);
@@ -236,7 +221,7 @@ static int raw_hello(void)
 	struct wire_msg m;
 	int s = raw_connect();
 
-	ck_assert_int_eq(raw_first(s, &m), 0);
+	ck_assert_int_eq(t_raw_recv(s, &m, NULL, 10000), 0);
 	ck_assert_uint_eq(m.type, WIRE_HELLO);
 	return s;
 }
@@ -251,7 +236,7 @@ static int raw_join(int s)
 
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(fdpass_send(s, buf, (size_t)n, NULL, 0, 5000), n);
-	ck_assert_int_eq(raw_first(s, &m), 0);
+	ck_assert_int_eq(t_raw_recv(s, &m, NULL, 10000), 0);
 	if (m.type == WIRE_WELCOME)
 		return 0;
 	ck_assert_uint_eq(m.type, WIRE_REFUSE);
@@ -263,13 +248,13 @@ static void raw_expect_refuse(int s, uint32_t code, const char *part)
 {
 	struct wire_msg m;
 
-	ck_assert_int_eq(raw_first(s, &m), 0);
+	ck_assert_int_eq(t_raw_recv(s, &m, NULL, 10000), 0);
 	ck_assert_uint_eq(m.type, WIRE_REFUSE);
 	ck_assert_uint_eq(m.u.reason.code, code);
 	if (part)
 		ck_assert_msg(strstr(m.u.reason.text, part), "'%s' lacks '%s'",
 			      m.u.reason.text, part);
-	ck_assert_int_eq(raw_first(s, &m), -EPIPE);
+	ck_assert_int_eq(t_raw_recv(s, &m, NULL, 10000), -EPIPE);
 }
 
 static int lib_connect(struct iface_reason *why)
@@ -508,7 +493,7 @@ START_TEST(test_pending_processes)
 
 		if (t_write_full(late[1], "c", 1))
 			_exit(XC_PIPE);
-		_exit(raw_first(s, &(struct wire_msg){ 0 }) == 0 &&
+		_exit(t_raw_recv(s, &(struct wire_msg){ 0 }, NULL, 10000) == 0 &&
 				      raw_join(s) == 0
 			      ? XC_OK
 			      : XC_CONNECT);
@@ -668,7 +653,7 @@ START_TEST(test_accept_emfile)
 	for (tries = 0; tries < 200 && iface_server_npending(srv) == 0; tries++)
 		ck_assert_int_ge(iface_server_dispatch(srv, 50), 0);
 	ck_assert_uint_eq(iface_server_npending(srv), 1);
-	ck_assert_int_eq(raw_first(cl, &m), 0);
+	ck_assert_int_eq(t_raw_recv(cl, &m, NULL, 10000), 0);
 	ck_assert_uint_eq(m.type, WIRE_HELLO);
 	close(cl);
 	iface_server_destroy(srv);

@@ -365,32 +365,13 @@ END_TEST
 
 /* ---- refusals ------------------------------------------------------------------ */
 
-/* Raw peer helpers: one datagram in, decoded; fds closed and counted. */
-static int raw_recv(int sock, struct wire_msg *m, unsigned *nfds_out,
-		    int timeout_ms)
-{
-	unsigned char buf[WIRE_MAX_MSG + 1];
-	int fds[FDPASS_MAX_FDS];
-	unsigned nfds = FDPASS_MAX_FDS;
-	ssize_t r = fdpass_recv(sock, buf, sizeof(buf), fds, &nfds,
-				timeout_ms);
-
-	if (r < 0)
-		return (int)r;
-	for (unsigned i = 0; i < nfds; i++)
-		close(fds[i]);
-	if (nfds_out)
-		*nfds_out = nfds;
-	return wire_decode(buf, (size_t)r, nfds, 0, m);
-}
-
 static int raw_connect_hello(void)
 {
 	struct wire_msg m;
 	int sock = fdpass_connect(path, SOCK_SEQPACKET, 5000);
 
 	ck_assert_int_ge(sock, 0);
-	ck_assert_int_eq(raw_recv(sock, &m, NULL, 5000), 0);
+	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), 0);
 	ck_assert_uint_eq(m.type, WIRE_HELLO);
 	ck_assert_uint_eq(m.version, WIRE_VERSION);
 	ck_assert_uint_eq(m.u.hello.elem_size, T_ELEM);
@@ -411,14 +392,14 @@ static void expect_reason(int sock, uint16_t type, uint32_t code,
 {
 	struct wire_msg m;
 
-	ck_assert_int_eq(raw_recv(sock, &m, NULL, 5000), 0);
+	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), 0);
 	ck_assert_uint_eq(m.type, type);
 	ck_assert_uint_eq(m.u.reason.code, code);
 	if (text_part)
 		ck_assert_msg(strstr(m.u.reason.text, text_part) != NULL,
 			      "reason text '%s' lacks '%s'", m.u.reason.text,
 			      text_part);
-	ck_assert_int_eq(raw_recv(sock, &m, NULL, 5000), -EPIPE);
+	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), -EPIPE);
 }
 
 /*
@@ -477,7 +458,7 @@ START_TEST(test_refuse_version_client)
 				    sizeof(h));
 		if (n < 0 || fdpass_send(s, buf, (size_t)n, NULL, 0, 1000) != n)
 			_exit(2);
-		if (raw_recv(s, &m, NULL, 5000) != 0 || m.type != WIRE_BYE)
+		if (t_raw_recv(s, &m, NULL, 5000) != 0 || m.type != WIRE_BYE)
 			_exit(3);
 		_exit(m.u.reason.code == IFACE_R_VERSION ? 0 : 4);
 	}
@@ -677,7 +658,7 @@ static int raw_open(void)
 
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, NULL, 0, 1000), n);
-	ck_assert_int_eq(raw_recv(sock, &m, &nfds, 5000), 0);
+	ck_assert_int_eq(t_raw_recv(sock, &m, &nfds, 5000), 0);
 	ck_assert_uint_eq(m.type, WIRE_WELCOME);
 	ck_assert_uint_eq(nfds, WIRE_WELCOME_NFDS);
 	return sock;
@@ -966,7 +947,7 @@ static int fake_server(struct fdpass_listener *l, enum hostile_srv h)
 	if (fdpass_send(s, buf, (size_t)n, nf ? fds : NULL, nf, 1000) != n)
 		return 3;
 	if (h >= HS_WELCOME_PIPES) {
-		if (raw_recv(s, &m, NULL, 5000) != 0 || m.type != WIRE_JOIN)
+		if (t_raw_recv(s, &m, NULL, 5000) != 0 || m.type != WIRE_JOIN)
 			return 4;
 		if (h == HS_REFUSE_FD) {
 			n = wire_encode_reason(buf, sizeof(buf), WIRE_REFUSE,
@@ -1974,29 +1955,6 @@ END_TEST
 
 /* ---- the example programs, exec'd ------------------------------------------------- */
 
-/* A file of the build tree: $MEMENPSF_BUILDDIR (set by make check), else
- * the parent of the directory holding this test binary. */
-static char *build_file(const char *rel)
-{
-	const char *b = getenv("MEMENPSF_BUILDDIR");
-	char exe[4096], *p;
-	ssize_t n;
-
-	if (b && *b) {
-		ck_assert_int_gt(asprintf(&p, "%s/%s", b, rel), 0);
-		return p;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	ck_assert_int_gt(n, 0);
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	if (strlen(exe) > 6 && strcmp(exe + strlen(exe) - 6, "/.libs") == 0)
-		exe[strlen(exe) - 6] = '\0';
-	*strrchr(exe, '/') = '\0';
-	ck_assert_int_gt(asprintf(&p, "%s/%s", exe, rel), 0);
-	return p;
-}
-
 /* execv wants char *const[]; it does not write the strings */
 #define A(lit) ((char *)(uintptr_t)(lit))
 
@@ -2046,19 +2004,6 @@ static void read_all(int fd, char *buf, size_t cap)
 	buf[n] = '\0';
 }
 
-/* One line from fd (byte by byte: nothing after it is taken). */
-static void read_line(int fd, char *buf, size_t cap)
-{
-	size_t n = 0;
-
-	while (n < cap - 1) {
-		ck_assert_int_eq(t_read_full(fd, buf + n, 1), 1);
-		if (buf[n++] == '\n')
-			break;
-	}
-	buf[n] = '\0';
-}
-
 /*
  * ipc-server and two ipc-client run as unrelated programs (exec), as the
  * README shows: the server says "ready PATH" on --ready-fd, both clients
@@ -2067,8 +2012,8 @@ static void read_line(int fd, char *buf, size_t cap)
  */
 START_TEST(test_examples)
 {
-	char *srv_bin = build_file("examples/ipc-server");
-	char *cl_bin = build_file("examples/ipc-client");
+	char *srv_bin = t_build_file("examples/ipc-server");
+	char *cl_bin = t_build_file("examples/ipc-client");
 	char *sargv[] = { srv_bin, A("--socket"), path, A("--ready-fd"), A("3"),
 			  A("--quiet"), NULL };
 	char *cargv[] = { cl_bin,	  A("--socket"), path,
@@ -2111,9 +2056,9 @@ END_TEST
  */
 START_TEST(test_examples_typed_poll)
 {
-	char *typed = build_file("examples/ipc-typed");
-	char *srv_bin = build_file("examples/ipc-server");
-	char *poll_bin = build_file("examples/ipc-poll");
+	char *typed = t_build_file("examples/ipc-typed");
+	char *srv_bin = t_build_file("examples/ipc-server");
+	char *poll_bin = t_build_file("examples/ipc-poll");
 	char *tsrv[] = { typed, A("server"), A("--socket"), path, NULL };
 	char *tcl[] = { typed,	   A("client"), A("--socket"), path,
 			A("--count"), A("20000"), NULL };
@@ -2133,7 +2078,7 @@ START_TEST(test_examples_typed_poll)
 	srv = spawn_io(tsrv, -1, o[1], -1, -1);
 	close(o[1]);
 	snprintf(want, sizeof(want), "ready %s\n", path);
-	read_line(o[0], line, sizeof(line));
+	t_read_line(o[0], line, sizeof(line));
 	ck_assert_str_eq(line, want);
 	cl = spawn_prog(tcl, -1);
 	ck_assert_int_eq(tu_wait(cl), 0);
@@ -2155,7 +2100,7 @@ START_TEST(test_examples_typed_poll)
 	t_pipe(ready);
 	srv = spawn_prog(sargv, ready[1]);
 	close(ready[1]);
-	read_line(ready[0], line, sizeof(line));
+	t_read_line(ready[0], line, sizeof(line));
 	ck_assert_str_eq(line, want);
 	close(ready[0]);
 	t_pipe(in);

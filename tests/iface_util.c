@@ -13,6 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <memenpsf/fdpass.h>
+
+#include "../iface/wire.h"
 #include "iface_util.h"
 #include "testutil.h"
 
@@ -435,4 +438,55 @@ pid_t echo_client_spawn(const char *path, uint32_t who, uint64_t count,
 		_exit(echo_client(path, who, count, window, stop_fd, ready_fd,
 				  ready_at));
 	return pid;
+}
+
+char *t_build_file(const char *rel)
+{
+	const char *b = getenv("MEMENPSF_BUILDDIR");
+	char exe[4096], *p;
+	ssize_t n;
+
+	if (b && *b) {
+		ck_assert_int_gt(asprintf(&p, "%s/%s", b, rel), 0);
+		return p;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	if (strlen(exe) > 6 && strcmp(exe + strlen(exe) - 6, "/.libs") == 0)
+		exe[strlen(exe) - 6] = '\0';
+	*strrchr(exe, '/') = '\0';
+	ck_assert_int_gt(asprintf(&p, "%s/%s", exe, rel), 0);
+	return p;
+}
+
+void t_read_line(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (n < cap - 1) {
+		ck_assert_int_eq(t_read_full(fd, buf + n, 1), 1);
+		if (buf[n++] == '\n')
+			break;
+	}
+	buf[n] = '\0';
+}
+
+int t_raw_recv(int sock, struct wire_msg *m, unsigned *nfds_out,
+	       int timeout_ms)
+{
+	unsigned char buf[WIRE_MAX_MSG + 1];
+	int fds[FDPASS_MAX_FDS];
+	unsigned nfds = FDPASS_MAX_FDS;
+	ssize_t r = fdpass_recv(sock, buf, sizeof(buf), fds, &nfds,
+				timeout_ms);
+
+	if (r < 0)
+		return (int)r;
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (nfds_out)
+		*nfds_out = nfds;
+	return wire_decode(buf, (size_t)r, nfds, 0, m);
 }

@@ -108,4 +108,19 @@ void t_pipe(int p[2]);
 ssize_t t_read_full(int fd, void *buf, size_t n);
 int t_write_full(int fd, const void *buf, size_t n);
 
+/* A file of the build tree: $MEMENPSF_BUILDDIR (set by make check), else
+ * the parent of the directory holding the test binary. malloc'ed. */
+char *t_build_file(const char *rel);
+
+/* One line from fd (byte by byte: nothing after it is taken). */
+void t_read_line(int fd, char *buf, size_t cap);
+
+/* A raw peer's receive: one datagram within timeout_ms, decoded (the
+ * wire's pure decoder); its fds closed, their number in *nfds_out when not
+ * NULL. 0, a decoder's -errno, or fdpass_recv's (-EPIPE: hung up). Safe in
+ * children (no ck_assert). */
+struct wire_msg;
+int t_raw_recv(int sock, struct wire_msg *m, unsigned *nfds_out,
+	       int timeout_ms);
+
 #endif /* MEMENPSF_IFACE_UTIL_H */
