@@ -65,12 +65,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_MUST(g.capacity >= 2 && g.capacity <= IPCQ_MAX_CAPACITY);
 	FZ_MUST((g.capacity & (g.capacity - 1)) == 0);
 	FZ_MUST(g.elem_size >= 1 && g.elem_size <= IPCQ_MAX_ELEM_SIZE);
-	FZ_MUST(g.stride == ipcq_stride_of(g.elem_size));
-	FZ_MUST(g.stride >= IPCQ_SLOT_HDR + g.elem_size);
-	FZ_MUST(g.total_size == file_size);
-	/* the slots fit in the file: nothing past its end is ever touched */
-	FZ_MUST(g.total_size >= IPCQ_PAGE + (uint64_t)g.capacity * g.stride);
-	FZ_MUST(g.total_size <= (uint64_t)SIZE_MAX / 2);
+	FZ_MUST(g.lay.stride >= g.elem_size && g.lay.stride % 8 == 0);
+	FZ_MUST(g.lay.total == file_size);
+	/* the words and the payloads fit in the file, past the header page,
+	 * and apart from each other: nothing past its end is ever touched */
+	FZ_MUST(g.lay.words_off >= IPCQ_PAGE && g.lay.data_off >= IPCQ_PAGE);
+	FZ_MUST(g.lay.words_stride >= IPCQ_SLOT_HDR);
+	FZ_MUST(g.lay.words_off + (uint64_t)(g.capacity - 1) * g.lay.words_stride +
+			IPCQ_SLOT_HDR <= g.lay.total);
+	FZ_MUST(g.lay.data_off + (uint64_t)(g.capacity - 1) * g.lay.stride +
+			g.elem_size <= g.lay.total);
+	if (g.lay.words_stride == IPCQ_SLOT_HDR) /* split: words, then data */
+		FZ_MUST(g.lay.words_off + (uint64_t)g.capacity * IPCQ_SLOT_HDR <=
+			g.lay.data_off);
+	else /* inline: the payload right after its words */
+		FZ_MUST(g.lay.words_stride == g.lay.stride &&
+			g.lay.data_off == g.lay.words_off + IPCQ_SLOT_HDR &&
+			g.lay.stride >= IPCQ_SLOT_HDR + g.elem_size);
+	FZ_MUST(g.lay.total <= (uint64_t)SIZE_MAX / 2);
 	FZ_MUST(!ex || !ex->elem_size || ex->elem_size == g.elem_size);
 	FZ_MUST(!ex || !ex->type_id ||
 		memcmp(ex->type_id, g.type_id, IPCQ_TYPE_ID_SIZE) == 0);

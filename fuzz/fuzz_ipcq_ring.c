@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ipcq_shm *shm;
 	enum ipcq_role role;
 	uint8_t *map, *slots;
-	size_t span = 0, slots_len;
+	size_t span = 0;
 	uint64_t first;
 	long r;
 
@@ -86,19 +86,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	first = fz_take(&in, 8);
 	cfg.first_index = first;
 
-	g.elem_size = cfg.elem_size;
-	g.stride = ipcq_stride_of(cfg.elem_size);
-	g.capacity = cfg.capacity;
-	g.first_index = first;
-	g.total_size = ipcq_total_of(g.stride, g.capacity);
-	memset(g.type_id, 0, sizeof(g.type_id));
-	map = guarded_map((size_t)g.total_size, &span);
+	ipcq_geom_of(&cfg, &g);
+	map = guarded_map((size_t)g.lay.total, &span);
 	if (!map)
 		return 0;
 	shm = (struct ipcq_shm *)(void *)map;
-	ipcq_init_shm(shm, &cfg, g.total_size);
-	slots = map + IPCQ_PAGE;
-	slots_len = (size_t)g.capacity * g.stride;
+	ipcq_init_shm(shm, &g);
+	slots = map + g.lay.data_off; /* the payloads' span */
 
 	/* the peer's opening move: wherever it likes the indices to be */
 	shm->cons.index = first + fz_take(&in, 4);
@@ -151,13 +145,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				const uint8_t *fp = first_slot;
 
 				FZ_MUST(r <= (long)want && fp >= slots);
-				FZ_MUST(fp + (size_t)(r - 1) * g.stride +
+				FZ_MUST(fp + (size_t)(r - 1) * g.lay.stride +
 						g.elem_size <=
-					slots + slots_len);
+					map + g.lay.total);
 				for (long k = 0; k < r; k++) {
 					FZ_MUST(lens[k] <= g.elem_size);
 					/* the payload is readable in place */
-					memcpy(buf, fp + k * g.stride, lens[k]);
+					memcpy(buf, fp + k * g.lay.stride, lens[k]);
 				}
 			}
 			check_ret(ipcq_release(q, rel % (MAX_CAP + 1)));
@@ -166,18 +160,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case FZ_OP_POKE: {
 			size_t off = (size_t)fz_take(&in, 2);
 			size_t len = (size_t)fz_take(&in, 1);
-			size_t room = (size_t)g.total_size - sizeof(struct ipcq_hdr);
+			size_t room = (size_t)g.lay.total - sizeof(struct ipcq_hdr);
 
 			off = sizeof(struct ipcq_hdr) + off % room;
-			for (size_t i = 0; i < len && off + i < g.total_size; i++)
+			for (size_t i = 0; i < len && off + i < g.lay.total; i++)
 				map[off + i] = (uint8_t)fz_take(&in, 1);
 			break;
 		}
 		case FZ_OP_PUBLISH: {
 			uint64_t i = shm->cons.index + fz_take(&in, 1) % MAX_CAP;
 			uint32_t len = (uint32_t)fz_take(&in, 4);
-			struct ipcq_slot *s = (struct ipcq_slot *)(void *)
-				(slots + (size_t)(i & (g.capacity - 1)) * g.stride);
+			struct ipcq_slot *s =
+				ipcq_words_at(map, &g.lay, i & (g.capacity - 1));
 
 			/* mostly plausible lengths, sometimes any */
 			if (!(len & 0x80000000u))
@@ -215,11 +209,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				uint8_t *wp = wslot;
 
 				FZ_MUST(r <= (long)want && wp >= slots);
-				FZ_MUST(wp + (size_t)(r - 1) * g.stride +
+				FZ_MUST(wp + (size_t)(r - 1) * g.lay.stride +
 						g.elem_size <=
-					slots + slots_len);
+					map + g.lay.total);
 				for (long k = 0; k < r; k++)
-					memset(wp + k * g.stride, 0x5a,
+					memset(wp + k * g.lay.stride, 0x5a,
 					       g.elem_size);
 			}
 			if (commit & 0x80)

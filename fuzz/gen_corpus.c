@@ -182,6 +182,7 @@ static void header_seeds(void)
 	header_seed("e64-c256-expect", 64, 256, NULL, 1 | 2);
 	header_seed("e13-c1024-typed", 13, 1024, "struct thirteen", 1 | 2 | 4);
 	header_seed("e4096-c16", 4096, 16, NULL, 1);
+	header_seed("e100-c64", 100, 64, NULL, 0); /* inline, whole lines */
 	header_seed("e1-c65536", 1, 65536, NULL, 0);
 }
 

@@ -31,26 +31,33 @@ int ipcq_check_config(const struct ipcq_config *cfg)
 	if (cfg->capacity < 2 || cfg->capacity > IPCQ_MAX_CAPACITY ||
 	    !is_pow2(cfg->capacity))
 		return -EINVAL;
-	if (ipcq_total_of(ipcq_stride_of(cfg->elem_size), cfg->capacity) >
-	    (uint64_t)SIZE_MAX / 2)
+	if (ipcq_size_of(cfg->elem_size, cfg->capacity) > (uint64_t)SIZE_MAX / 2)
 		return -EINVAL;
 	return 0;
 }
 
-uint64_t ipcq_size_of(uint32_t elem_size, uint32_t capacity)
+void ipcq_geom_of(const struct ipcq_config *cfg, struct ipcq_geom *g)
 {
-	struct ipcq_config c = { .elem_size = elem_size, .capacity = capacity };
-
-	if (ipcq_check_config(&c) < 0)
-		return 0;
-	return ipcq_total_of(ipcq_stride_of(elem_size), capacity);
+	g->elem_size = cfg->elem_size;
+	g->capacity = cfg->capacity;
+	g->first_index = cfg->first_index;
+	ipcq_layout_of(cfg->elem_size, cfg->capacity, &g->lay);
+	memcpy(g->type_id, cfg->type_id, IPCQ_TYPE_ID_SIZE);
 }
 
-void ipcq_init_shm(struct ipcq_shm *shm, const struct ipcq_config *cfg,
-		   uint64_t total)
+uint64_t ipcq_size_of(uint32_t elem_size, uint32_t capacity)
 {
-	uint32_t stride = ipcq_stride_of(cfg->elem_size);
-	uint8_t *slots = (uint8_t *)shm + IPCQ_PAGE;
+	struct ipcq_layout l;
+
+	if (elem_size == 0 || elem_size > IPCQ_MAX_ELEM_SIZE || capacity < 2 ||
+	    capacity > IPCQ_MAX_CAPACITY || !is_pow2(capacity))
+		return 0;
+	ipcq_layout_of(elem_size, capacity, &l);
+	return l.total;
+}
+
+void ipcq_init_shm(struct ipcq_shm *shm, const struct ipcq_geom *g)
+{
 	uint64_t i;
 
 	/* The mapping is fresh and still private to us: plain stores. */
@@ -58,23 +65,25 @@ void ipcq_init_shm(struct ipcq_shm *shm, const struct ipcq_config *cfg,
 	shm->hdr.magic = IPCQ_MAGIC;
 	shm->hdr.version = IPCQ_LAYOUT_VERSION;
 	shm->hdr.mode = IPCQ_MODE_SPSC;
-	shm->hdr.elem_size = cfg->elem_size;
-	shm->hdr.stride = stride;
-	shm->hdr.capacity = cfg->capacity;
+	shm->hdr.elem_size = g->elem_size;
+	shm->hdr.stride = g->lay.stride;
+	shm->hdr.capacity = g->capacity;
 	shm->hdr.flags = 0;
-	memcpy(shm->hdr.type_id, cfg->type_id, IPCQ_TYPE_ID_SIZE);
-	shm->hdr.total_size = total;
-	shm->hdr.slots_off = IPCQ_PAGE;
-	shm->hdr.first_index = cfg->first_index;
-	shm->prod.index = cfg->first_index;
-	shm->cons.index = cfg->first_index;
+	memcpy(shm->hdr.type_id, g->type_id, IPCQ_TYPE_ID_SIZE);
+	shm->hdr.total_size = g->lay.total;
+	shm->hdr.data_off = g->lay.data_off;
+	shm->hdr.first_index = g->first_index;
+	shm->hdr.words_off = g->lay.words_off;
+	shm->hdr.words_stride = g->lay.words_stride;
+	shm->prod.index = g->first_index;
+	shm->cons.index = g->first_index;
 	/* No slot of the first lap may look published: index i's slot starts
 	 * at seq i + 1 - capacity, never i + 1. */
-	for (i = cfg->first_index; i != cfg->first_index + cfg->capacity; i++) {
-		struct ipcq_slot *s = (struct ipcq_slot *)
-			(slots + (size_t)(i & (cfg->capacity - 1)) * stride);
+	for (i = g->first_index; i != g->first_index + g->capacity; i++) {
+		struct ipcq_slot *s = ipcq_words_at(shm, &g->lay,
+						    i & (g->capacity - 1));
 
-		s->seq = (uint32_t)(i + 1 - cfg->capacity);
+		s->seq = (uint32_t)(i + 1 - g->capacity);
 		s->len = 0;
 	}
 }
@@ -93,10 +102,12 @@ int ipcq_check_header(const struct ipcq_hdr *h, uint64_t file_size,
 	if (h->capacity < 2 || h->capacity > IPCQ_MAX_CAPACITY ||
 	    !is_pow2(h->capacity))
 		return -EBADMSG;
-	if (h->stride != ipcq_stride_of(h->elem_size) ||
-	    h->slots_off != IPCQ_PAGE ||
-	    h->total_size != ipcq_total_of(h->stride, h->capacity) ||
-	    h->total_size != file_size)
+	ipcq_layout_of(h->elem_size, h->capacity, &g->lay);
+	if (h->stride != g->lay.stride || h->data_off != g->lay.data_off ||
+	    h->words_off != g->lay.words_off ||
+	    h->words_stride != g->lay.words_stride ||
+	    h->total_size != g->lay.total || h->total_size != file_size ||
+	    h->pad0 != 0)
 		return -EBADMSG;
 	if (expect && expect->elem_size && expect->elem_size != h->elem_size)
 		return -EPROTO;
@@ -104,9 +115,7 @@ int ipcq_check_header(const struct ipcq_hdr *h, uint64_t file_size,
 	    memcmp(expect->type_id, h->type_id, IPCQ_TYPE_ID_SIZE) != 0)
 		return -EPROTO;
 	g->elem_size = h->elem_size;
-	g->stride = h->stride;
 	g->capacity = h->capacity;
-	g->total_size = h->total_size;
 	g->first_index = h->first_index;
 	memcpy(g->type_id, h->type_id, IPCQ_TYPE_ID_SIZE);
 	return 0;
@@ -134,10 +143,13 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 	if (!q)
 		return -ENOMEM;
 	q->shm = shm;
-	q->map_size = (size_t)g->total_size;
-	q->slots = (uint8_t *)map + IPCQ_PAGE;
+	q->map_size = (size_t)g->lay.total;
+	q->words = (uint8_t *)map + g->lay.words_off;
+	q->data = (uint8_t *)map + g->lay.data_off;
 	q->elem_size = g->elem_size;
-	q->stride = g->stride;
+	q->stride = g->lay.stride;
+	q->words_stride = g->lay.words_stride;
+	q->packed = g->lay.stride == g->elem_size;
 	q->capacity = g->capacity;
 	q->mask = g->capacity - 1;
 	q->role = role;
@@ -156,8 +168,8 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 		 * storing tail left published slots past tail; go past them
 		 * so they are not written twice. */
 		while (q->idx - head < q->capacity) {
-			struct ipcq_slot *s = (struct ipcq_slot *)
-				(q->slots + (size_t)(q->idx & q->mask) * q->stride);
+			struct ipcq_slot *s = ipcq_words_at(shm, &g->lay,
+							    q->idx & q->mask);
 
 			/* Acquire: pairs with the release store of seq. */
 			if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) !=
@@ -219,12 +231,8 @@ int ipcq_create(struct ipcq **out, const struct ipcq_config *cfg,
 	r = ipcq_check_config(cfg);
 	if (r < 0 || check_role(role) < 0)
 		return -EINVAL;
-	g.elem_size = cfg->elem_size;
-	g.stride = ipcq_stride_of(cfg->elem_size);
-	g.capacity = cfg->capacity;
-	g.first_index = cfg->first_index;
-	total = g.total_size = ipcq_total_of(g.stride, g.capacity);
-	memcpy(g.type_id, cfg->type_id, IPCQ_TYPE_ID_SIZE);
+	ipcq_geom_of(cfg, &g);
+	total = g.lay.total;
 
 	r = memfd = os_memfd("ipcq");
 	if (r < 0)
@@ -242,7 +250,7 @@ int ipcq_create(struct ipcq **out, const struct ipcq_config *cfg,
 	if (r < 0)
 		goto err;
 	FP_STEP("ipcq.create.after_map");
-	ipcq_init_shm(map, cfg, total);
+	ipcq_init_shm(map, &g);
 	FP_STEP("ipcq.create.before_seal");
 	if (fcntl(memfd, F_ADD_SEALS, REQUIRED_SEALS) < 0) {
 		r = -errno;
@@ -339,7 +347,7 @@ int ipcq_attach(struct ipcq **out, int fds[IPCQ_NFDS], enum ipcq_role role,
 	if (r < 0)
 		goto err;
 	FP_STEP("ipcq.attach.after_checks");
-	r = os_map(fds[0], (size_t)g.total_size, &map);
+	r = os_map(fds[0], (size_t)g.lay.total, &map);
 	if (r < 0)
 		goto err;
 	FP_STEP("ipcq.attach.after_map");
@@ -354,7 +362,7 @@ int ipcq_attach(struct ipcq **out, int fds[IPCQ_NFDS], enum ipcq_role role,
 	return 0;
 err:
 	if (map)
-		munmap(map, (size_t)g.total_size);
+		munmap(map, (size_t)g.lay.total);
 	for (i = 0; fds && i < IPCQ_NFDS; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -25,10 +25,12 @@
 
 struct ipcq {
 	/* ---- fast path: private copies, never re-read from shared memory */
-	uint8_t *slots;       /* base + slots_off */
+	uint8_t *words;       /* slot 0's words: base + words_off */
+	uint8_t *data;        /* slot 0's payload: base + data_off */
 	uint64_t idx;         /* producer: tail; consumer: head (local) */
 	uint64_t peer_cache;  /* producer: last head seen; consumer: unused */
-	uint32_t mask, stride, elem_size, capacity;
+	uint32_t mask, stride, words_stride, elem_size, capacity;
+	unsigned packed;      /* stride == elem_size: a run is one memcpy */
 	unsigned pending;     /* reserved (producer) / peeked (consumer) */
 	unsigned tail_lied;   /* consumer: a forced check caught tail lying */
 	enum ipcq_role role;
@@ -55,15 +57,17 @@ struct ipcq {
 
 /* A header checked and copied into private memory. */
 struct ipcq_geom {
-	uint32_t elem_size, stride, capacity;
-	uint64_t total_size, first_index;
+	uint32_t elem_size, capacity;
+	uint64_t first_index;
+	struct ipcq_layout lay;
 	uint8_t type_id[IPCQ_TYPE_ID_SIZE];
 };
 
 /* create.c */
 int ipcq_check_config(const struct ipcq_config *cfg);
-void ipcq_init_shm(struct ipcq_shm *shm, const struct ipcq_config *cfg,
-		   uint64_t total);
+/* The geometry a checked config makes. */
+void ipcq_geom_of(const struct ipcq_config *cfg, struct ipcq_geom *g);
+void ipcq_init_shm(struct ipcq_shm *shm, const struct ipcq_geom *g);
 int ipcq_check_header(const struct ipcq_hdr *h, uint64_t file_size,
 		      const struct ipcq_expect *expect, struct ipcq_geom *g);
 /* The seals and size fstat gave for a stranger's memfd, checked before its

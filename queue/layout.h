@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shared-memory layout of a ring, version 1. Private: never installed.
+ * The shared-memory layout of a ring, version 2. Private: never installed.
  *
  * Every field is fixed-width, every offset is asserted below, and nothing in
  * shared memory is a pointer. The memory belongs to two processes that do not
  * trust each other: each side copies the header into a local once, checks it
- * (ipcq_layout_check) and from then on uses only its private copy of the
+ * (ipcq_check_header) and from then on uses only its private copy of the
  * geometry. Indices read later are range-checked at every use.
  *
  *   offset  size  what
@@ -15,9 +15,25 @@
  *   384     128   consumer's sleep line: asleep flag, futex bell
  *   512     128   producer's sleep line: asleep flag, futex bell
  *   640     3456  reserved for later modes (multi-producer, cursors); zero
- *   4096    ...   slots: capacity * stride, rounded up to a page
+ *   4096    ...   the slots, page-rounded (see ipcq_layout_of)
  *
- * A slot is { u32 seq; u32 len; } then elem_size payload bytes, stride apart.
+ * Each slot has two words, { u32 seq; u32 len; }, and elem_size payload
+ * bytes. Where they live depends on the element size alone (ipcq_split):
+ *
+ *  - "inline": the words, then the payload, stride apart (words + payload
+ *    rounded up to 8 bytes, and to whole lines from 56 payload bytes on, so
+ *    a slot never shares a line with its neighbour): a message is as few
+ *    lines as its bytes allow, words and all, and a spinning consumer
+ *    waits for those lines only. Elements up to 56 bytes, and those up to
+ *    255 whose last line has room for the 8 bytes of words.
+ *  - "split": the words of all slots in an array of their own (8 bytes
+ *    apart, page-rounded), then the payloads packed at the element size
+ *    rounded up to 8, from a page boundary. For an element whose words
+ *    would spill into one more line (57-64 bytes, 121-128, ...) and for
+ *    every element from 256 bytes on: a 64-byte element is one line, not
+ *    the two a 72-byte inline slot takes, big payloads stay aligned, and a
+ *    batch of payloads is one contiguous run to copy.
+ *
  * The slot of index i is published when seq == (u32)(i + 1); at creation the
  * slot of index i (first <= i < first + capacity) holds (u32)(i + 1 - cap),
  * which no index of the first lap can mistake for published.
@@ -29,25 +45,28 @@
 #include <stdint.h>
 
 #define IPCQ_MAGIC UINT64_C(0x3151435049454d4d) /* "MMEIPCQ1" little-endian */
-#define IPCQ_LAYOUT_VERSION 1u
+#define IPCQ_LAYOUT_VERSION 2u
 #define IPCQ_MODE_SPSC 0u
 #define IPCQ_PAGE 4096u
 #define IPCQ_LINE_PAIR 128u
-#define IPCQ_SLOT_HDR 8u
+#define IPCQ_SLOT_HDR 8u   /* a slot's words: seq, len */
 
 struct ipcq_hdr {
 	uint64_t magic;       /* IPCQ_MAGIC */
 	uint32_t version;     /* IPCQ_LAYOUT_VERSION */
 	uint32_t mode;        /* IPCQ_MODE_SPSC; others reserved */
 	uint32_t elem_size;   /* payload bytes per slot */
-	uint32_t stride;      /* ipcq_stride_of(elem_size) */
+	uint32_t stride;      /* from one slot's payload to the next */
 	uint32_t capacity;    /* power of two */
-	uint32_t flags;       /* 0 in version 1 */
+	uint32_t flags;       /* 0 in version 2 */
 	uint8_t type_id[16];  /* all zero: untyped */
 	uint64_t total_size;  /* bytes of the whole mapping */
-	uint64_t slots_off;   /* IPCQ_PAGE */
+	uint64_t data_off;    /* slot 0's payload */
 	uint64_t first_index; /* where the indices started */
-	uint8_t pad[56];
+	uint64_t words_off;   /* slot 0's words */
+	uint32_t words_stride; /* from one slot's words to the next */
+	uint32_t pad0;
+	uint8_t pad[40];
 };
 
 /* One side's index line. Written only by its owner. */
@@ -92,8 +111,10 @@ _Static_assert(offsetof(struct ipcq_hdr, capacity) == 24, "capacity");
 _Static_assert(offsetof(struct ipcq_hdr, flags) == 28, "flags");
 _Static_assert(offsetof(struct ipcq_hdr, type_id) == 32, "type_id");
 _Static_assert(offsetof(struct ipcq_hdr, total_size) == 48, "total_size");
-_Static_assert(offsetof(struct ipcq_hdr, slots_off) == 56, "slots_off");
+_Static_assert(offsetof(struct ipcq_hdr, data_off) == 56, "data_off");
 _Static_assert(offsetof(struct ipcq_hdr, first_index) == 64, "first_index");
+_Static_assert(offsetof(struct ipcq_hdr, words_off) == 72, "words_off");
+_Static_assert(offsetof(struct ipcq_hdr, words_stride) == 80, "words_stride");
 _Static_assert(sizeof(struct ipcq_side_line) == IPCQ_LINE_PAIR, "side line");
 _Static_assert(offsetof(struct ipcq_side_line, pid) == 8, "pid");
 _Static_assert(offsetof(struct ipcq_side_line, start_time) == 16, "start");
@@ -107,25 +128,71 @@ _Static_assert(offsetof(struct ipcq_shm, reserved) == 640, "reserved");
 _Static_assert(sizeof(struct ipcq_shm) == IPCQ_PAGE, "header page");
 _Static_assert(sizeof(struct ipcq_slot) == IPCQ_SLOT_HDR, "slot header");
 
-/* Slot stride for an element size: header + payload rounded up to 8 bytes,
- * and to a whole cache line (64) from 56 payload bytes on, so a slot of a
- * line-sized element never shares a line with its neighbour. */
-static inline uint32_t ipcq_stride_of(uint32_t elem_size)
-{
-	uint32_t s = (IPCQ_SLOT_HDR + elem_size + 7u) & ~7u;
+/* Where a ring's slots live: everything follows from the element size and
+ * the capacity, so a reader recomputes it and compares, never trusts it. */
+struct ipcq_layout {
+	uint32_t stride;       /* payload to payload */
+	uint32_t words_stride; /* words to words */
+	uint64_t words_off;    /* slot 0's words */
+	uint64_t data_off;     /* slot 0's payload */
+	uint64_t total;        /* bytes of the whole mapping */
+};
 
-	if (elem_size >= 56)
-		s = (s + 63u) & ~63u;
-	return s;
+static inline uint64_t ipcq_page_up(uint64_t n)
+{
+	return (n + IPCQ_PAGE - 1) & ~(uint64_t)(IPCQ_PAGE - 1);
 }
 
-/* Total bytes of a ring's mapping. Fits in 64 bits for every valid
- * geometry (capacity <= 2^24, stride <= 2^25). */
-static inline uint64_t ipcq_total_of(uint32_t stride, uint32_t capacity)
+/* Non-zero when slots of elem_size bytes keep their words apart from their
+ * payloads: where inline words would cost one more line per slot, and for
+ * every element of 256 bytes or more. */
+static inline int ipcq_split(uint32_t elem_size)
 {
-	uint64_t slots = (uint64_t)stride * capacity;
+	if (elem_size <= 56)
+		return 0;
+	if (elem_size >= 256)
+		return 1;
+	return (IPCQ_SLOT_HDR + elem_size + 63u) / 64u > (elem_size + 63u) / 64u;
+}
 
-	return IPCQ_PAGE + ((slots + IPCQ_PAGE - 1) & ~(uint64_t)(IPCQ_PAGE - 1));
+/* The layout of a valid geometry (elem_size <= IPCQ_MAX_ELEM_SIZE, capacity
+ * <= IPCQ_MAX_CAPACITY): no overflow in 64 bits. */
+static inline void ipcq_layout_of(uint32_t elem_size, uint32_t capacity,
+				  struct ipcq_layout *l)
+{
+	if (!ipcq_split(elem_size)) {
+		l->stride = (IPCQ_SLOT_HDR + elem_size + 7u) & ~7u;
+		if (elem_size >= 56)
+			l->stride = (l->stride + 63u) & ~63u;
+		l->words_stride = l->stride;
+		l->words_off = IPCQ_PAGE;
+		l->data_off = IPCQ_PAGE + IPCQ_SLOT_HDR;
+		l->total = IPCQ_PAGE + ipcq_page_up((uint64_t)capacity * l->stride);
+	} else {
+		l->stride = (elem_size + 7u) & ~7u;
+		l->words_stride = IPCQ_SLOT_HDR;
+		l->words_off = IPCQ_PAGE;
+		l->data_off = IPCQ_PAGE +
+			      ipcq_page_up((uint64_t)capacity * IPCQ_SLOT_HDR);
+		l->total = l->data_off +
+			   ipcq_page_up((uint64_t)capacity * l->stride);
+	}
+}
+
+/* Slot i's words and payload in a mapping at base laid out as l (i taken
+ * modulo capacity by the caller's mask). */
+static inline struct ipcq_slot *ipcq_words_at(void *base,
+					      const struct ipcq_layout *l,
+					      uint64_t k)
+{
+	return (struct ipcq_slot *)((uint8_t *)base + l->words_off +
+				    k * l->words_stride);
+}
+
+static inline uint8_t *ipcq_data_at(void *base, const struct ipcq_layout *l,
+				    uint64_t k)
+{
+	return (uint8_t *)base + l->data_off + k * l->stride;
 }
 
 #endif /* IPCQ_LAYOUT_H */

@@ -351,12 +351,8 @@ int ipcq_create_path(struct ipcq **out, const char *path,
 	r = ipcq_check_config(cfg);
 	if (r < 0)
 		return r;
-	g.elem_size = cfg->elem_size;
-	g.stride = ipcq_stride_of(cfg->elem_size);
-	g.capacity = cfg->capacity;
-	g.first_index = cfg->first_index;
-	total = g.total_size = ipcq_total_of(g.stride, g.capacity);
-	memcpy(g.type_id, cfg->type_id, IPCQ_TYPE_ID_SIZE);
+	ipcq_geom_of(cfg, &g);
+	total = g.lay.total;
 
 	r = split_path(path, &dir, &base);
 	if (r < 0)
@@ -383,7 +379,7 @@ int ipcq_create_path(struct ipcq **out, const char *path,
 	r = os_map(fd, (size_t)total, &map);
 	if (r < 0)
 		goto err;
-	ipcq_init_shm(map, cfg, total);
+	ipcq_init_shm(map, &g);
 	FP_STEP("ipcq.create_path.after_init");
 	r = map_path_handle(&q, map, &g, role);
 	if (r < 0)
@@ -451,7 +447,7 @@ int ipcq_open_path(struct ipcq **out, const char *path,
 	r = ipcq_check_header(&copy.hdr, (uint64_t)st.st_size, expect, &g);
 	if (r < 0)
 		goto err;
-	r = os_map(fd, (size_t)g.total_size, &map);
+	r = os_map(fd, (size_t)g.lay.total, &map);
 	if (r < 0)
 		goto err;
 	FP_STEP("ipcq.open.after_map");
@@ -463,7 +459,7 @@ int ipcq_open_path(struct ipcq **out, const char *path,
 	return 0;
 err:
 	if (map)
-		munmap(map, (size_t)g.total_size);
+		munmap(map, (size_t)g.lay.total);
 	close(fd);
 	return r;
 }

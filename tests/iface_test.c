@@ -813,6 +813,7 @@ enum hostile_ring {
 static void play_hostile_ring(enum hostile_ring h)
 {
 	int fds[WIRE_WELCOME_NFDS], sock = raw_open_fds(fds);
+	struct ipcq_layout lay;
 	struct ipcq_hdr hdr;
 	struct ipcq_slot *slot;
 	struct ipcq_shm *shm;
@@ -828,10 +829,12 @@ static void play_hostile_ring(enum hostile_ring h)
 	memcpy(&hdr, map, sizeof(hdr));
 	ck_assert_uint_eq(hdr.elem_size, T_ELEM);
 	first = hdr.first_index;
-	slot = (struct ipcq_slot *)(map + hdr.slots_off);
+	ipcq_layout_of(hdr.elem_size, hdr.capacity, &lay);
+	slot = ipcq_words_at(map, &lay, first & (hdr.capacity - 1));
 	switch (h) {
 	case HR_LEN:
-		memset(slot + 1, 0xab, T_ELEM);
+		memset(ipcq_data_at(map, &lay, first & (hdr.capacity - 1)), 0xab,
+		       T_ELEM);
 		__atomic_store_n(&slot->len, T_ELEM + 1000, __ATOMIC_RELAXED);
 		__atomic_store_n(&slot->seq, (uint32_t)(first + 1),
 				 __ATOMIC_RELEASE);

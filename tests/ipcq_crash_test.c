@@ -44,7 +44,13 @@
 
 #ifdef MEMENPSF_FAILPOINTS
 
-#define ELEM 40u     /* stride 48: payload not a multiple of a line */
+/* The element size of a case: 40 (inline slots of 48 bytes, payload not a
+ * multiple of a line) or, in the second half of the producer and consumer
+ * cases, BIG (words apart from packed payloads: layout.h). */
+#define SMALL 40u
+#define BIG 64u
+static uint32_t elem = SMALL;
+#define ELEM elem
 #define CAP 8u
 #define PRE 3u       /* elements pushed (or popped) before the fatal call */
 #define BATCH 4u
@@ -100,7 +106,7 @@ static int strays(const char *dir)
  * Returns the number after the last one popped. */
 static uint64_t drain_check(struct ipcq *q, uint64_t seq)
 {
-	uint8_t buf[ELEM];
+	uint8_t buf[BIG];
 	int r;
 
 	while ((r = ipcq_pop(q, buf)) == 0) {
@@ -118,7 +124,7 @@ static uint64_t drain_check(struct ipcq *q, uint64_t seq)
  * ring, and they come out in order, intact. */
 static uint64_t full_lap(struct ipcq *p, struct ipcq *q, uint64_t seq)
 {
-	uint8_t buf[ELEM];
+	uint8_t buf[BIG];
 	unsigned i;
 
 	for (i = 0; i < CAP; i++) {
@@ -190,7 +196,7 @@ static unsigned call_size(enum pop_kind op, uint64_t idx)
 static void producer_child(struct ipcq *q, const char *path,
 			   const struct pcase *c)
 {
-	uint8_t buf[BATCH * ELEM];
+	uint8_t buf[BATCH * BIG];
 	struct ipcq *p;
 	void *slot;
 	unsigned k;
@@ -243,11 +249,12 @@ static void producer_child(struct ipcq *q, const char *path,
  */
 START_TEST(test_producer_dies)
 {
-	const struct pcase *c = &pcases[_i / 8];
+	const struct pcase *c = &pcases[(_i / 8) % NPCASES];
 	int takeover_first = (_i / 4) % 2;
 	uint64_t first = firsts[(_i / 2) % 2];
 	int by_path = _i % 2;
-	struct ipcq_config cfg = px_cfg(ELEM, CAP, first);
+	struct ipcq_config cfg = px_cfg(elem = _i < NPCASES * 8 ? SMALL : BIG,
+					CAP, first);
 	unsigned n = call_size(c->op, first + PRE);
 	unsigned visible = c->visible == ALL ? n : (unsigned)c->visible;
 	char *dir = NULL, *path = NULL;
@@ -272,7 +279,7 @@ START_TEST(test_producer_dies)
 		      "%s=%s: child ended with %d", c->fp, c->action, st);
 
 	if (takeover_first) {
-		uint8_t buf[ELEM];
+		uint8_t buf[BIG];
 
 		/* the new producer resumes after the last published element */
 		if (by_path)
@@ -347,7 +354,7 @@ static const struct ccase ccases[] = {
 static void consumer_child(struct ipcq *p, const char *path,
 			   const struct ccase *c)
 {
-	uint8_t buf[BATCH * ELEM];
+	uint8_t buf[BATCH * BIG];
 	const void *first;
 	struct ipcq *q;
 	unsigned k;
@@ -396,15 +403,16 @@ static void consumer_child(struct ipcq *p, const char *path,
  */
 START_TEST(test_consumer_dies)
 {
-	const struct ccase *c = &ccases[_i / 4];
+	const struct ccase *c = &ccases[(_i / 4) % NCCASES];
 	uint64_t first = firsts[(_i / 2) % 2];
 	int by_path = _i % 2;
-	struct ipcq_config cfg = px_cfg(ELEM, CAP, first);
+	struct ipcq_config cfg = px_cfg(elem = _i < NCCASES * 4 ? SMALL : BIG,
+					CAP, first);
 	unsigned to_end = CAP - (unsigned)((first + PRE) & (CAP - 1));
 	unsigned n = c->op == C_POP_N ? BATCH
 		   : c->op == C_PEEK ? (to_end < BATCH ? to_end : BATCH) : 1;
 	unsigned gone = c->gone == ALL ? n : (unsigned)c->gone;
-	uint8_t buf[ELEM];
+	uint8_t buf[BIG];
 	char *dir = NULL, *path = NULL;
 	struct ipcq *p, *q;
 	uint64_t seq;
@@ -491,7 +499,7 @@ static void blocked_child(struct ipcq *mine, const char *path, int sock,
 {
 	enum ipcq_role role = c->producer_dies ? IPCQ_PRODUCER : IPCQ_CONSUMER;
 	struct ipcq_shm *shm;
-	uint8_t buf[ELEM];
+	uint8_t buf[BIG];
 	struct ipcq *q;
 	int fds[IPCQ_NFDS], fd;
 	size_t len;
@@ -527,7 +535,7 @@ START_TEST(test_blocked_peer_dies)
 	enum ipcq_role me = c->producer_dies ? IPCQ_CONSUMER : IPCQ_PRODUCER;
 	struct ipcq_config cfg = px_cfg(ELEM, CAP, 0);
 	char *dir = NULL, *path = NULL;
-	uint8_t buf[ELEM];
+	uint8_t buf[BIG];
 	struct ipcq *q;
 	int sv[2], r;
 	unsigned k;
@@ -649,9 +657,9 @@ START_TEST(test_create_path_dies)
 END_TEST
 
 /* A ring file at path that no live process uses (created, then closed). */
-static void stale_ring(const char *path, uint32_t elem)
+static void stale_ring(const char *path, uint32_t size)
 {
-	struct ipcq_config cfg = px_cfg(elem, CAP, 0);
+	struct ipcq_config cfg = px_cfg(size, CAP, 0);
 	struct ipcq *q;
 
 	ck_assert_int_eq(ipcq_create_path(&q, path, &cfg, IPCQ_PRODUCER, 0), 0);
@@ -815,7 +823,7 @@ START_TEST(test_open_dies)
 					   "ipcq.open.after_claim" };
 	struct ipcq_config cfg = px_cfg(ELEM, CAP, firsts[1]);
 	char *dir, *path = ring_path(&dir);
-	uint8_t buf[ELEM];
+	uint8_t buf[BIG];
 	struct ipcq *p, *q;
 	pid_t pid;
 
@@ -921,7 +929,7 @@ START_TEST(test_share_dies)
 {
 	struct ipcq_config cfg = px_cfg(ELEM, CAP, 0);
 	const char *action = _i % 2 ? "kill" : "exit";
-	uint8_t buf[ELEM];
+	uint8_t buf[BIG];
 	struct ipcq *q = NULL;
 	int sv[2];
 	pid_t pid;
@@ -972,7 +980,7 @@ START_TEST(test_share_error)
 {
 	struct ipcq_config cfg = px_cfg(ELEM, CAP, 0);
 	struct ipcq *p, *q = NULL;
-	uint8_t buf[ELEM];
+	uint8_t buf[BIG];
 	int sv[2], r;
 
 	ck_assert_int_eq(fdpass_socketpair(sv), 0);
@@ -1017,7 +1025,7 @@ START_TEST(test_stale_path_replaced)
 {
 	struct ipcq_config cfg = px_cfg(ELEM, CAP, 0);
 	char *dir, *path = ring_path(&dir);
-	uint8_t buf[ELEM];
+	uint8_t buf[BIG];
 	struct ipcq *p, *q;
 	pid_t pid;
 
@@ -1063,9 +1071,9 @@ static Suite *crash_suite(void)
 	TCase *tc;
 
 	tc = tcase(s, "producer", 30);
-	tcase_add_loop_test(tc, test_producer_dies, 0, NPCASES * 8);
+	tcase_add_loop_test(tc, test_producer_dies, 0, NPCASES * 8 * 2);
 	tc = tcase(s, "consumer", 30);
-	tcase_add_loop_test(tc, test_consumer_dies, 0, NCCASES * 4);
+	tcase_add_loop_test(tc, test_consumer_dies, 0, NCCASES * 4 * 2);
 	tc = tcase(s, "blocked", 30);
 	tcase_add_loop_test(tc, test_blocked_peer_dies, 0, NBCASES);
 	tc = tcase(s, "setup", 30);

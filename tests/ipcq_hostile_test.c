@@ -35,7 +35,8 @@
 #include "layout.h"
 #include "testutil.h"
 
-#define ELEM 24u
+#define ELEM 24u  /* words and payload in one slot */
+#define BIG 64u    /* payloads apart from their words (layout.h) */
 #define CAP 16u
 #define ATTACK_MS 1000     /* the victim's loop runs at least this long */
 #define ATTACK_MAX_MS 8000 /* and at most this long */
@@ -80,14 +81,17 @@ static uint64_t pick64(uint64_t *s, uint64_t base)
 	}
 }
 
+/* The element size of test_attack's ring: ELEM or BIG. */
+static uint32_t a_elem = ELEM;
+
 static uint32_t pick32(uint64_t *s, uint32_t near)
 {
 	switch (rnd(s) % 11) {
 	case 0: return 0;
 	case 1: return 1;
-	case 2: return ELEM - 1;
-	case 3: return ELEM;
-	case 4: return ELEM + 1;
+	case 2: return a_elem - 1;
+	case 3: return a_elem;
+	case 4: return a_elem + 1;
 	case 5: return UINT32_MAX;
 	case 6: return UINT32_C(1) << 31;
 	case 7: return rnd(s);
@@ -108,19 +112,18 @@ static uint32_t pick32(uint64_t *s, uint32_t near)
 static int attack(struct ipcq_shm *shm, enum ipcq_role vrole, int stop_fd,
 		  uint64_t seed)
 {
-	uint8_t *slots = (uint8_t *)shm + IPCQ_PAGE;
-	uint32_t stride = ipcq_stride_of(ELEM);
+	struct ipcq_layout lay;
 	int64_t end = now_ms() + 30000;
 	uint64_t s = seed | 1;
 	unsigned long turn;
 	char b;
 
+	ipcq_layout_of(a_elem, CAP, &lay);
 	for (turn = 0;; turn++) {
 		uint64_t tail = __atomic_load_n(&shm->prod.index, __ATOMIC_RELAXED);
 		uint64_t head = __atomic_load_n(&shm->cons.index, __ATOMIC_RELAXED);
 		uint64_t i = head + rnd(&s) % (CAP + 2);
-		struct ipcq_slot *sl = (struct ipcq_slot *)
-			(slots + (size_t)(i & (CAP - 1)) * stride);
+		struct ipcq_slot *sl = ipcq_words_at(shm, &lay, i & (CAP - 1));
 		unsigned what = rnd(&s) % 16;
 
 		if ((turn & 255) == 0) {
@@ -141,7 +144,7 @@ static int attack(struct ipcq_shm *shm, enum ipcq_role vrole, int stop_fd,
 					 __ATOMIC_RELAXED);
 			break;
 		case 3:
-			__atomic_store_n(&sl->len, pick32(&s, ELEM),
+			__atomic_store_n(&sl->len, pick32(&s, a_elem),
 					 __ATOMIC_RELAXED);
 			break;
 		case 4: { /* header words: nobody may read them after attach */
@@ -182,8 +185,9 @@ static int attack(struct ipcq_shm *shm, enum ipcq_role vrole, int stop_fd,
 					 __ATOMIC_RELAXED);
 			break;
 		default: /* a forged but well-formed element, a tail over it */
-			memset(sl + 1, (int)rnd(&s), ELEM);
-			__atomic_store_n(&sl->len, rnd(&s) % (ELEM + 1),
+			memset(ipcq_data_at(shm, &lay, i & (CAP - 1)),
+			       (int)rnd(&s), a_elem);
+			__atomic_store_n(&sl->len, rnd(&s) % (a_elem + 1),
 					 __ATOMIC_RELAXED);
 			__atomic_store_n(&sl->seq, (uint32_t)(i + 1),
 					 __ATOMIC_RELEASE);
@@ -244,7 +248,7 @@ static void count(struct tally *t, long r, int path, const char *call)
 static void victim_consumer(struct ipcq *q, struct tally *t, int path,
 			    unsigned long turn)
 {
-	uint8_t buf[ELEM * 8], one[ELEM], small[4];
+	uint8_t buf[BIG * 8], one[BIG], small[4];
 	const void *f;
 	uint32_t lens[8];
 	long r;
@@ -261,14 +265,14 @@ static void victim_consumer(struct ipcq *q, struct tally *t, int path,
 		count(t, r, path, "peek");
 		if (r > 0) {
 			for (long k = 0; k < r; k++)
-				ck_assert_uint_le(lens[k], ELEM);
+				ck_assert_uint_le(lens[k], a_elem);
 			ck_assert_int_eq(ipcq_release(q, (unsigned)r), 0);
 		}
 		break;
 	case 3:
-		r = ipcq_recv(q, one, sizeof(one));
+		r = ipcq_recv(q, one, a_elem);
 		if (r >= 0)
-			ck_assert_int_le(r, ELEM);
+			ck_assert_int_le(r, a_elem);
 		count(t, r, path, "recv");
 		break;
 	case 4:
@@ -278,7 +282,7 @@ static void victim_consumer(struct ipcq *q, struct tally *t, int path,
 		TIMED(t, path, 2, ipcq_pop_wait(q, one, 2));
 		break;
 	case 6:
-		TIMED(t, path, 1, ipcq_recv_wait(q, one, sizeof(one), 1));
+		TIMED(t, path, 1, ipcq_recv_wait(q, one, a_elem, 1));
 		break;
 	case 7:
 		TIMED(t, path, 1, ipcq_wait(q, 1));
@@ -294,7 +298,7 @@ static void victim_consumer(struct ipcq *q, struct tally *t, int path,
 static void victim_producer(struct ipcq *q, struct tally *t, int path,
 			    unsigned long turn)
 {
-	uint8_t buf[ELEM * 8], one[ELEM + 1];
+	uint8_t buf[BIG * 8], one[BIG + 1];
 	void *f;
 	long r;
 
@@ -312,24 +316,24 @@ static void victim_producer(struct ipcq *q, struct tally *t, int path,
 		count(t, r, path, "reserve");
 		if (r > 0) {
 			/* the slots handed out lie inside the mapping */
-			memset(f, 0x5a, (size_t)(r - 1) * ipcq_stride(q) + ELEM);
+			memset(f, 0x5a, (size_t)(r - 1) * ipcq_stride(q) + a_elem);
 			ck_assert_int_eq(ipcq_commit(q, (unsigned)r), 0);
 		}
 		break;
 	case 3:
-		count(t, ipcq_send(q, one, turn % (ELEM + 1)), path, "send");
+		count(t, ipcq_send(q, one, turn % (a_elem + 1)), path, "send");
 		break;
 	case 4:
 		r = ipcq_reserve(q, 1, &f);
 		count(t, r, path, "reserve 1");
 		if (r > 0)
-			ck_assert_int_eq(ipcq_commit_len(q, turn % ELEM), 0);
+			ck_assert_int_eq(ipcq_commit_len(q, turn % a_elem), 0);
 		break;
 	case 5:
 		TIMED(t, path, 2, ipcq_push_wait(q, one, 2));
 		break;
 	case 6:
-		TIMED(t, path, 1, ipcq_send_wait(q, one, ELEM, 1));
+		TIMED(t, path, 1, ipcq_send_wait(q, one, a_elem, 1));
 		break;
 	case 7:
 		TIMED(t, path, 1, ipcq_wait(q, 1));
@@ -343,14 +347,15 @@ static void victim_producer(struct ipcq *q, struct tally *t, int path,
 
 /*
  * _i: bit 0 the victim's role (0 consumer, 1 producer), bit 1 the vehicle
- * (0 memfd, 1 path ring). The attacker is a forked process that maps the
- * memory by itself (the memfd it inherits, or the file by path).
+ * (0 memfd, 1 path ring), bit 2 the layout (0 ELEM: inline slots, 1 BIG:
+ * words apart from packed payloads). The attacker is a forked process that
+ * maps the memory by itself (the memfd it inherits, or the file by path).
  */
 START_TEST(test_attack)
 {
 	enum ipcq_role role = _i & 1 ? IPCQ_PRODUCER : IPCQ_CONSUMER;
 	int path = (_i >> 1) & 1;
-	struct ipcq_config cfg = px_cfg(ELEM, CAP, UINT64_MAX - 5);
+	struct ipcq_config cfg;
 	struct tu_barrier ready;
 	struct tally t = { 0, 0, 0 };
 	char *dir = NULL, *file = NULL;
@@ -360,6 +365,8 @@ START_TEST(test_attack)
 	int64_t t0;
 	pid_t pid;
 
+	a_elem = _i & 4 ? BIG : ELEM;
+	cfg = px_cfg(a_elem, CAP, UINT64_MAX - 5);
 	if (path) {
 		dir = tu_tmpdir();
 		ck_assert_int_ge(asprintf(&file, "%s/ring", dir), 0);
@@ -402,9 +409,11 @@ START_TEST(test_attack)
 	close(stop[1]);
 	st = tu_wait(pid);
 	ck_assert_msg(st == 0, "attacker exited with %d", st);
-	fprintf(stderr, "ipcq hostile %s %s: %lu calls, %lu ok, %lu -EBADMSG\n",
-		path ? "path" : "memfd", role == IPCQ_CONSUMER ? "consumer"
-							       : "producer",
+	fprintf(stderr,
+		"ipcq hostile %s %s, %u-byte slots: %lu calls, %lu ok, "
+		"%lu -EBADMSG\n",
+		path ? "path" : "memfd",
+		role == IPCQ_CONSUMER ? "consumer" : "producer", a_elem,
 		t.calls, t.ok, t.badmsg);
 	ck_assert_uint_gt(t.badmsg, 0);
 	/* still answering, and closing leaves nothing behind */
@@ -460,7 +469,7 @@ START_TEST(test_header_rewritten)
 		shm->hdr.elem_size = IPCQ_MAX_ELEM_SIZE;
 		shm->hdr.stride = 1u << 31;
 		shm->hdr.total_size = UINT64_MAX;
-		shm->hdr.slots_off = UINT64_C(1) << 40;
+		shm->hdr.data_off = UINT64_C(1) << 40;
 		shm->hdr.first_index = 12345;
 		shm->hdr.version = 99;
 		shm->hdr.magic = 0;
@@ -482,7 +491,7 @@ START_TEST(test_header_rewritten)
 	}
 	ck_assert_uint_eq(ipcq_capacity(q), CAP);
 	ck_assert_uint_eq(ipcq_elem_size(q), ELEM);
-	ck_assert_uint_eq(ipcq_stride(p), ipcq_stride_of(ELEM));
+	ck_assert_uint_eq(ipcq_stride(p), (IPCQ_SLOT_HDR + ELEM + 7) & ~7u);
 	/* the header really is gone: a newcomer is refused */
 	if (_i) {
 		ipcq_close(q);
@@ -507,7 +516,8 @@ END_TEST
 enum acase {
 	A_PIPE, A_SOCKET, A_DEVZERO, A_DISKFILE, A_TMPFSFILE, A_UNSEALED,
 	A_NO_SEAL_SEAL, A_WRONG_SIZE, A_SIZE0, A_MAGIC, A_VERSION, A_MODE,
-	A_FLAGS, A_ELEM_HDR, A_CAP_NOT_POW2, A_CAP_HUGE, A_SLOTS_OFF,
+	A_FLAGS, A_ELEM_HDR, A_CAP_NOT_POW2, A_CAP_HUGE, A_DATA_OFF,
+	A_WORDS_OFF, A_WORDS_STRIDE, A_PAD,
 	A_ELEM_EXPECT, A_TYPE_EXPECT, A_TAIL_AHEAD, A_HEAD_AHEAD,
 	A_NOT_EVENTFD, A_BAD_ROLE, A_GOOD, A_COUNT
 };
@@ -519,7 +529,8 @@ static const int awant[A_COUNT] = {
 	[A_WRONG_SIZE] = -EBADMSG, [A_SIZE0] = -EBADMSG, [A_MAGIC] = -EBADMSG,
 	[A_VERSION] = -EPROTO, [A_MODE] = -EPROTO, [A_FLAGS] = -EPROTO,
 	[A_ELEM_HDR] = -EBADMSG, [A_CAP_NOT_POW2] = -EBADMSG,
-	[A_CAP_HUGE] = -EBADMSG, [A_SLOTS_OFF] = -EBADMSG,
+	[A_CAP_HUGE] = -EBADMSG, [A_DATA_OFF] = -EBADMSG,
+	[A_WORDS_OFF] = -EBADMSG, [A_WORDS_STRIDE] = -EBADMSG, [A_PAD] = -EBADMSG,
 	[A_ELEM_EXPECT] = -EPROTO, [A_TYPE_EXPECT] = -EPROTO,
 	[A_TAIL_AHEAD] = -EBADMSG, [A_HEAD_AHEAD] = -EBADMSG,
 	[A_NOT_EVENTFD] = -ENOTSUP, [A_BAD_ROLE] = -EINVAL, [A_GOOD] = 0,
@@ -569,7 +580,7 @@ START_TEST(test_attach_refused)
 	ck_assert_int_eq(ipcq_type_id(other, "hostile v2", ELEM), 0);
 	ck_assert_int_eq(ipcq_create(&src, &cfg, IPCQ_PRODUCER), 0);
 	px_dup_fds(src, src_fds);
-	total = (size_t)ipcq_total_of(ipcq_stride_of(ELEM), CAP);
+	total = (size_t)ipcq_size_of(ELEM, CAP);
 	img = malloc(total);
 	ck_assert_ptr_nonnull(img);
 	ck_assert_int_eq(pread(src_fds[0], img, total, 0), (ssize_t)total);
@@ -582,7 +593,10 @@ START_TEST(test_attach_refused)
 	case A_ELEM_HDR: h->hdr.elem_size = ELEM + 8; break; /* stride stale */
 	case A_CAP_NOT_POW2: h->hdr.capacity = CAP - 1; break;
 	case A_CAP_HUGE: h->hdr.capacity = UINT32_C(1) << 31; break;
-	case A_SLOTS_OFF: h->hdr.slots_off = 0; break;
+	case A_DATA_OFF: h->hdr.data_off = 0; break;
+	case A_WORDS_OFF: h->hdr.words_off += 8; break;
+	case A_WORDS_STRIDE: h->hdr.words_stride = 8; break;
+	case A_PAD: h->hdr.pad0 = 1; break;
 	case A_ELEM_EXPECT: e.elem_size = ELEM + 1; break;
 	case A_TYPE_EXPECT: e.type_id = other; break;
 	case A_TAIL_AHEAD: h->prod.index = h->cons.index + CAP + 1; break;
@@ -762,7 +776,7 @@ int main(void)
 	int failed;
 
 	tc = tcase(s, "attack", 60);
-	tcase_add_loop_test(tc, test_attack, 0, 4);
+	tcase_add_loop_test(tc, test_attack, 0, 8);
 	tcase_add_loop_test(tc, test_header_rewritten, 0, 2);
 	tc = tcase(s, "refuse", 30);
 	tcase_add_loop_test(tc, test_attach_refused, 0, A_COUNT);

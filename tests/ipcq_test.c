@@ -25,6 +25,13 @@
 #include "ipcq_util.h"
 #include "wire.h"
 
+/* White box: the words (seq, len) of the slot of index i. */
+static struct ipcq_slot *iq_words(const struct ipcq *q, uint64_t i)
+{
+	return (struct ipcq_slot *)(q->words +
+				    (size_t)(i & q->mask) * q->words_stride);
+}
+
 /* ---- basic ------------------------------------------------------------- */
 
 START_TEST(test_push_pop)
@@ -92,17 +99,22 @@ END_TEST
 /* Element sizes that do not fit lines or words, across several laps. */
 START_TEST(test_odd_sizes)
 {
-	static const uint32_t sizes[] = { 1, 7, 55, 56, 63, 64, 4104 };
+	static const uint32_t sizes[] = { 1, 7, 55, 56, 63, 64, 100, 128, 4104 };
 	uint32_t es = sizes[_i];
 	struct ipcq_config c = iq_cfg(es, 4);
 	uint8_t *in = malloc(es), *out = malloc(es);
 	struct ipcq *p, *q;
 
 	iq_pair(&c, &p, &q);
-	ck_assert_uint_ge(ipcq_stride(p), es + 8);
+	if (es <= 56) { /* words and payload in one slot, at most a line */
+		ck_assert_uint_ge(ipcq_stride(p), es + 8);
+		ck_assert_uint_le(ipcq_stride(p), 64);
+	} else if (es == 100) { /* whole lines, the words in the slack */
+		ck_assert_uint_eq(ipcq_stride(p), 128);
+	} else { /* payloads packed apart from their words */
+		ck_assert_uint_eq(ipcq_stride(p), (es + 7) & ~7u);
+	}
 	ck_assert_uint_eq(ipcq_stride(p) % 8, 0);
-	if (es >= 56)
-		ck_assert_uint_eq(ipcq_stride(p) % 64, 0);
 	uint64_t seq = 0, want = 0;
 
 	/* 3 in, 3 out, eight times: the indices lap the 4 slots six times */
@@ -257,8 +269,7 @@ START_TEST(test_seq_lie)
 	ck_assert_int_eq(ipcq_push(p, &m[0]), 0);
 	ck_assert_int_eq(ipcq_pop(q, &m[1]), 0);
 	ck_assert(iq_ok(&m[1], 0));
-	s = (struct ipcq_slot *)(q->slots + (size_t)(q->idx & q->mask) *
-						   q->stride);
+	s = iq_words(q, q->idx);
 	good = s->seq; /* the previous lap's: empty */
 	ck_assert_uint_eq(good, (uint32_t)(q->idx + 1 - 4));
 	ck_assert_int_eq(ipcq_pop(q, &m[1]), -EAGAIN);
@@ -274,8 +285,7 @@ START_TEST(test_seq_lie)
 	/* a lie behind a published slot ends a batch after that slot */
 	s->seq = good;
 	ck_assert_int_eq(ipcq_push(p, &m[0]), 0);
-	s = (struct ipcq_slot *)(q->slots + (size_t)((q->idx + 1) & q->mask) *
-						   q->stride);
+	s = iq_words(q, q->idx + 1);
 	s->seq = 12345;
 	ck_assert_int_eq(ipcq_pop_n(q, m, 4), 1);
 	ck_assert_int_eq(ipcq_pop_n(q, m, 4), -EBADMSG);
@@ -307,6 +317,56 @@ START_TEST(test_batch)
 	ck_assert_int_eq(ipcq_pop_n(q, m, 4), -EAGAIN);
 	ipcq_close(p);
 	ipcq_close(q);
+}
+END_TEST
+
+/* Batches over the wrap with byte messages among whole elements, in both
+ * layouts: pop_n copies whole runs at once where payloads are packed, and
+ * must still stop its run at a short message, zero-fill it and go on. */
+START_TEST(test_batch_mixed)
+{
+	static const uint32_t sizes[] = { 24, 64, 256 };
+	uint32_t es = sizes[_i];
+	struct ipcq_config c = iq_cfg(es, 8);
+	uint8_t *in = malloc(8 * (size_t)es), *out = malloc(8 * (size_t)es);
+	uint64_t seq = 0, want = 0;
+	struct ipcq *p, *q;
+
+	c.first_index = UINT64_MAX - 3; /* the indices wrap too */
+	iq_pair(&c, &p, &q);
+	for (int round = 0; round < 6; round++) {
+		unsigned shortk = (unsigned)round % 5; /* which one is short */
+
+		for (unsigned k = 0; k < 5; k++)
+			iq_pattern(in + (size_t)k * es, es, seq + k);
+		/* whole ones, one short of es / 2, whole ones: five */
+		if (shortk)
+			ck_assert_int_eq(ipcq_push_n(p, in, shortk), (int)shortk);
+		ck_assert_int_eq(ipcq_send(p, in + (size_t)shortk * es, es / 2), 0);
+		if (shortk < 4)
+			ck_assert_int_eq(ipcq_push_n(p, in + (size_t)(shortk + 1) * es,
+						     4 - shortk),
+					 (int)(4 - shortk));
+		seq += 5;
+		memset(out, 0xee, 8 * (size_t)es);
+		ck_assert_int_eq(ipcq_pop_n(q, out, 8), 5);
+		for (unsigned k = 0; k < 5; k++, want++) {
+			const uint8_t *o = out + (size_t)k * es;
+
+			if (k != shortk) {
+				ck_assert(iq_pattern_ok(o, es, want));
+				continue;
+			}
+			ck_assert_int_eq(memcmp(o, in + (size_t)k * es, es / 2), 0);
+			for (uint32_t b = es / 2; b < es; b++)
+				ck_assert_uint_eq(o[b], 0);
+		}
+		ck_assert_int_eq(ipcq_pop_n(q, out, 8), -EAGAIN);
+	}
+	ipcq_close(p);
+	ipcq_close(q);
+	free(in);
+	free(out);
 }
 END_TEST
 
@@ -821,7 +881,7 @@ START_TEST(test_refuse)
 	ck_assert_int_eq(ipcq_type_id(other_id, "other", 32), 0);
 	ck_assert_int_eq(ipcq_create(&src, &c, IPCQ_PRODUCER), 0);
 	ck_assert_int_eq(ipcq_export(src, ring_fds), 0);
-	total = (size_t)ipcq_total_of(ipcq_stride_of(32), 8);
+	total = (size_t)ipcq_size_of(32, 8);
 	img = malloc(total);
 	ck_assert_int_eq(pread(ring_fds[0], img, total, 0), (ssize_t)total);
 	h = (struct ipcq_shm *)img;
@@ -836,7 +896,7 @@ START_TEST(test_refuse)
 
 	switch (rc) {
 	case RC_MAGIC: h->hdr.magic ^= 1; break;
-	case RC_VERSION: h->hdr.version = 2; break;
+	case RC_VERSION: h->hdr.version = IPCQ_LAYOUT_VERSION - 1; break;
 	case RC_GEOMETRY: h->hdr.capacity = 6; break;
 	case RC_STRIDE: h->hdr.stride += 8; break;
 	case RC_INDICES: h->prod.index = h->cons.index + 9; break;
@@ -1090,7 +1150,7 @@ START_TEST(test_path_refuse)
 	ck_assert_int_eq(ipcq_open_path(&p, path, NULL, IPCQ_CONSUMER), -EPERM);
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	/* this ring is exactly two pages (header, 8 slots of 24 bytes) */
-	ck_assert_uint_eq(ipcq_total_of(ipcq_stride_of(16), 8), 8192);
+	ck_assert_uint_eq(ipcq_size_of(16, 8), 8192);
 	/* longer than its header says */
 	ck_assert_int_eq(truncate(path, 12288), 0);
 	ck_assert_int_eq(ipcq_open_path(&p, path, NULL, IPCQ_CONSUMER), -EBADMSG);
@@ -1131,7 +1191,7 @@ START_TEST(test_prealloc_memfd)
 	ck_assert_int_eq(ipcq_export(p, fds), 0);
 	ck_assert_int_eq(fstat(fds[0], &st), 0);
 	ck_assert_uint_eq((uint64_t)st.st_size,
-			  ipcq_total_of(ipcq_stride_of(4096), 256));
+			  ipcq_size_of(4096, 256));
 	ck_assert_uint_ge((uint64_t)st.st_blocks * 512, (uint64_t)st.st_size);
 	ipcq_close(p);
 }
@@ -1658,7 +1718,8 @@ int main(void)
 	tc = tcase(s, "basic", 10);
 	tcase_add_test(tc, test_push_pop);
 	tcase_add_test(tc, test_bad_config);
-	tcase_add_loop_test(tc, test_odd_sizes, 0, 7);
+	tcase_add_loop_test(tc, test_odd_sizes, 0, 9);
+	tcase_add_loop_test(tc, test_batch_mixed, 0, 3);
 	tcase_add_test(tc, test_wrap_2_64);
 	tcase_add_test(tc, test_tail_lags);
 	tcase_add_test(tc, test_seq_lie);

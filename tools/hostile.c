@@ -29,6 +29,7 @@ struct ring_map {
 	uint8_t *map;
 	size_t size;
 	struct ipcq_hdr hdr; /* read once, as the library does */
+	struct ipcq_layout lay;
 };
 
 static int ring_map(int fd, struct ring_map *r)
@@ -42,20 +43,17 @@ static int ring_map(int fd, struct ring_map *r)
 	if (r->map == MAP_FAILED)
 		return -1;
 	memcpy(&r->hdr, r->map, sizeof(r->hdr));
-	if (!r->hdr.capacity || r->hdr.slots_off +
-					(uint64_t)r->hdr.capacity *
-						r->hdr.stride > r->size) {
+	if (ipcq_size_of(r->hdr.elem_size, r->hdr.capacity) != r->size) {
 		munmap(r->map, r->size);
 		return -1;
 	}
+	ipcq_layout_of(r->hdr.elem_size, r->hdr.capacity, &r->lay);
 	return 0;
 }
 
 static struct ipcq_slot *slot_at(struct ring_map *r, uint64_t k)
 {
-	k &= r->hdr.capacity - 1;
-	return (struct ipcq_slot *)(r->map + r->hdr.slots_off +
-				    k * r->hdr.stride);
+	return ipcq_words_at(r->map, &r->lay, k & (r->hdr.capacity - 1));
 }
 
 /* A random index: anything, or near where the ring started. */
