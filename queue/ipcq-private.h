@@ -19,6 +19,11 @@
  * the cost of a sleep and a wake-up (about 7 us per hop), no more, so that
  * a peer sending every few hundred microseconds does not cost a core. */
 #define IPCQ_DEFAULT_SPIN 2000u
+/* A blocking call whose peer is flagged asleep on the ring polls up to this
+ * many spins more before it sleeps (wait.c): the peer is being woken, and
+ * its answer comes after its wake-up. With the default spin, at most about
+ * 0.8 ms more here. */
+#define IPCQ_PEER_SPINS 16u
 /* Path rings sleep on a futex in slices this long, checking the peer's
  * liveness between slices. */
 #define IPCQ_PATH_SLICE_MS 50

@@ -3,6 +3,21 @@
  * Blocking: spin, then raise my asleep flag, look at the ring once more (the
  * Dekker pair with the peer's fence in wake_peer), and sleep on the doorbell
  * (eventfd for a memfd ring, futex for a path ring) with the time left.
+ *
+ * The spin lasts longer while the peer's flag is up. A peer asleep on this
+ * ring waits for the other condition: a producer for room while I (the
+ * consumer) find the ring empty, a consumer for an element while I (the
+ * producer) find it full. What made my side wait is what it waits for, so
+ * it has been rung or is being rung (the Dekker pair), and its next move,
+ * after its wake-up, is what I wait for. Sleeping then is the convoy: with
+ * both flags up for a moment, each side's next publish or release rings a
+ * doorbell (one write() per slot while the sleeper is still waking, tens of
+ * microseconds on a VM), the slowed side falls behind, and the other runs
+ * empty (or full) and sleeps again. So a waiter keeps polling until a full
+ * spin has passed since it last saw the peer's flag up, at most
+ * IPCQ_PEER_SPINS spins more: a peer that stays flagged (stopped, dead,
+ * hostile) costs that much polling per wait, then the waiter sleeps as
+ * before.
  */
 #include <errno.h>
 #include <poll.h>
@@ -10,6 +25,26 @@
 #include "deadline.h"
 #include "ipcq-private.h"
 #include "os-private.h"
+
+/* Polls of the ring between two looks at the peer's flag while spinning,
+ * and between two looks at the clock while the peer's flag stretches it. */
+#define PEER_LOOK_EVERY 16
+#define CLOCK_LOOK_EVERY 1024
+
+/* Relaxed: a hint. A stale 0 ends the stretch a spin early (the waiter
+ * then sleeps as it did before), a stale 1 polls a little longer; nothing
+ * is ordered by it. Any non-zero value a peer writes counts as up. */
+static inline int peer_flag(const struct ipcq *q)
+{
+	return __atomic_load_n(&q->peer_sleep->asleep, __ATOMIC_RELAXED) != 0;
+}
+
+int ipcq_peer_waiting(const struct ipcq *q)
+{
+	if (!q)
+		return -EINVAL;
+	return peer_flag(q);
+}
 
 int ipcq_fd(const struct ipcq *q)
 {
@@ -96,7 +131,7 @@ static int sleep_once(struct ipcq *q, int ms)
 int ipcq_wait(struct ipcq *q, int timeout_ms)
 {
 	struct deadline d;
-	unsigned i;
+	uint64_t i, end, most;
 	int r;
 
 	/* Light looks first (no forced reload of the peer's index: that
@@ -106,11 +141,20 @@ int ipcq_wait(struct ipcq *q, int timeout_ms)
 	if (r != 0)
 		return r < 0 ? r : 0;
 	deadline_start(&d, timeout_ms);
-	for (i = 0; timeout_ms != 0 && i < q->spin; i++) {
+	/* a spin, stretched to a spin past the last time the peer's flag was
+	 * seen up, at most IPCQ_PEER_SPINS spins more (see the top) */
+	most = (uint64_t)q->spin * (1 + IPCQ_PEER_SPINS);
+	end = q->spin;
+	for (i = 0; timeout_ms != 0 && i < end; i++) {
 		cpu_relax();
 		r = ipcq_ready_spin(q);
 		if (r != 0)
 			return r < 0 ? r : 0;
+		if (i % PEER_LOOK_EVERY == 0 && peer_flag(q))
+			end = i + q->spin < most ? i + q->spin : most;
+		if (i >= q->spin && i % CLOCK_LOOK_EVERY == 0 &&
+		    deadline_expired(&d))
+			break; /* the caller's time-out wins over the stretch */
 	}
 	for (;;) {
 		int left = deadline_left_ms(&d);

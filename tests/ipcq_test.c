@@ -1473,6 +1473,84 @@ START_TEST(test_wake_producer)
 }
 END_TEST
 
+/* ipcq_peer_waiting reports the other side's flag, on both sides. */
+START_TEST(test_peer_waiting)
+{
+	struct ipcq_config c = iq_cfg(sizeof(struct iq_msg), 2);
+	struct ipcq *p, *q;
+	struct iq_msg m;
+
+	iq_pair(&c, &p, &q);
+	ck_assert_int_eq(ipcq_peer_waiting(NULL), -EINVAL);
+	ck_assert_int_eq(ipcq_peer_waiting(p), 0);
+	ck_assert_int_eq(ipcq_peer_waiting(q), 0);
+	ck_assert_int_eq(ipcq_arm(q), 0); /* empty: the consumer sleeps */
+	ck_assert_int_eq(ipcq_peer_waiting(p), 1);
+	ck_assert_int_eq(ipcq_peer_waiting(q), 0);
+	ipcq_disarm(q);
+	ck_assert_int_eq(ipcq_peer_waiting(p), 0);
+	for (uint64_t i = 0; i < 2; i++) {
+		iq_fill(&m, i);
+		ck_assert_int_eq(ipcq_push(p, &m), 0);
+	}
+	ck_assert_int_eq(ipcq_arm(p), 0); /* full: the producer sleeps */
+	ck_assert_int_eq(ipcq_peer_waiting(q), 1);
+	ck_assert_int_eq(ipcq_peer_waiting(p), 0);
+	ipcq_disarm(p);
+	ck_assert_int_eq(ipcq_peer_waiting(q), 0);
+	ipcq_close(p);
+	ipcq_close(q);
+}
+END_TEST
+
+/* Child: a consumer with the spin it is given pops one element. */
+static int child_pop_one(int sock, void *arg)
+{
+	unsigned spin = *(unsigned *)arg;
+	struct ipcq *q;
+	struct iq_msg m;
+
+	if (ipcq_accept(&q, sock, NULL, 5000) < 0)
+		return 10;
+	if (spin != ~0u)
+		ipcq_set_spin(q, spin);
+	if (ipcq_pop_wait(q, &m, 10000) < 0 || !iq_ok(&m, 0))
+		return 11;
+	ipcq_close(q);
+	return 0;
+}
+
+/*
+ * A producer that stays flagged asleep (stopped, hostile; here the flag is
+ * raised by hand on an empty ring) stretches a waiting consumer's spin by
+ * a bounded amount: the consumer still arms and sleeps, so our push after
+ * dropping the flag must wake it. With spin 0 it arms at once, as before;
+ * with the default spin after at most 17 spins of polling. (No clock: the
+ * flag is awaited, 10 s at most.)
+ */
+START_TEST(test_stretch_bounded)
+{
+	struct ipcq_config c = iq_cfg(sizeof(struct iq_msg), 4);
+	unsigned spin = _i ? ~0u : 0; /* ~0u: the default */
+	struct ipcq *p;
+	struct iq_msg m;
+	int sock;
+	pid_t pid;
+
+	ck_assert_int_eq(ipcq_create(&p, &c, IPCQ_PRODUCER), 0);
+	__atomic_store_n(&p->my_sleep->asleep, 1, __ATOMIC_SEQ_CST);
+	pid = iq_fork(child_pop_one, &spin, &sock);
+	ck_assert_int_eq(ipcq_share(p, sock, 5000), 0);
+	wait_peer_asleep(p);
+	__atomic_store_n(&p->my_sleep->asleep, 0, __ATOMIC_SEQ_CST);
+	iq_fill(&m, 0);
+	ck_assert_int_eq(ipcq_push(p, &m), 0);
+	ck_assert_int_eq(tu_wait(pid), 0);
+	ipcq_close(p);
+	close(sock);
+}
+END_TEST
+
 /* Child: attaches in the given role, signals, then blocks until killed. */
 static int child_attach_and_hang(int sock, void *arg)
 {
@@ -1754,6 +1832,8 @@ int main(void)
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_loop_test(tc, test_wake_consumer, 0, 2);
 	tcase_add_test(tc, test_wake_producer);
+	tcase_add_test(tc, test_peer_waiting);
+	tcase_add_loop_test(tc, test_stretch_bounded, 0, 2);
 	tcase_add_loop_test(tc, test_peer_death, 0, 4);
 	tcase_add_test(tc, test_arm_poll);
 	tc = tcase(s, "stress", 120);

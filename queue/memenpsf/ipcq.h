@@ -256,7 +256,10 @@ MEMENPSF_API MEMENPSF_MUST_USE
 ssize_t ipcq_recv_wait(struct ipcq *q, void *buf, size_t cap, int timeout_ms);
 
 /* How long blocking calls spin (in polls of the ring) before they sleep.
- * 0 sleeps at once. The default suits back-to-back traffic. */
+ * 0 sleeps at once. The default suits back-to-back traffic. While the
+ * peer's "asleep" flag is up (it waits for what this side's last call made
+ * possible, and is being woken) the spin goes on until a whole spin has
+ * passed since the flag was last seen up, at most 16 spins more. */
 MEMENPSF_API void ipcq_set_spin(struct ipcq *q, unsigned spins);
 
 /*
@@ -271,6 +274,12 @@ MEMENPSF_API void ipcq_set_spin(struct ipcq *q, unsigned spins);
  * doorbell. Without arm, the peer never rings.
  */
 MEMENPSF_API int ipcq_fd(const struct ipcq *q);
+/* 1 when the peer's "asleep" flag on this ring is up (it armed: a producer
+ * waiting for room, a consumer for an element), 0 when not, -EINVAL. A hint
+ * read from shared memory, for a loop deciding whether to arm: a peer
+ * asleep on the opposite condition is being woken, and its next element
+ * (or free slot) comes after its wake-up; arming now would make it ring. */
+MEMENPSF_API int ipcq_peer_waiting(const struct ipcq *q);
 MEMENPSF_API MEMENPSF_MUST_USE int ipcq_arm(struct ipcq *q);
 MEMENPSF_API void ipcq_disarm(struct ipcq *q);
 
