@@ -31,6 +31,7 @@ struct iface_client {
 	/* dispatch polls an empty ring spin_rounds rounds before arming it
 	 * (as the server does; see server.c): */
 	unsigned spin_rounds, idle;
+	unsigned idle_end; /* arm when idle gets there (chan_stretch) */
 	unsigned busy, skip_epoll; /* cost of epoll looks skipped while busy */
 	int kicked;                /* wakefd written by us, not drained yet */
 	uint32_t elem_size, capacity;
@@ -348,6 +349,7 @@ int iface_client_connect(struct iface_client **out,
 	ipcq_set_peer_fd(c->ch.rx, c->ch.sock);
 	c->spin_rounds = c->cfg.spin < 0 ? 0 : !c->cfg.spin ? IFACE_DEFAULT_SPIN
 							  : (unsigned)c->cfg.spin;
+	c->idle_end = c->spin_rounds;
 	if (c->cfg.spin) {
 		ipcq_set_spin(c->ch.tx, c->spin_rounds);
 		ipcq_set_spin(c->ch.rx, c->spin_rounds);
@@ -514,15 +516,20 @@ static int dispatch_once(struct iface_client *c, int timeout_ms)
 			/* nothing more can be read safely: report now */
 			c->ch.closing = 1;
 		}
+		if (r <= 0 && !c->ch.dead)
+			c->idle_end = chan_stretch(&c->ch, c->idle, c->idle_end,
+						   c->spin_rounds);
 		if (r > 0) {
 			handled += r;
 			pending = 1;
 			c->idle = 0;
-		} else if (!c->ch.dead && c->idle < c->spin_rounds) {
+			c->idle_end = c->spin_rounds;
+		} else if (!c->ch.dead && c->idle < c->idle_end) {
 			c->idle++; /* poll the ring again next round */
 			polling = 1;
 		} else if (!c->ch.dead) {
 			c->idle = 0;
+			c->idle_end = c->spin_rounds;
 			/* -EALREADY or an error the ring keeps (-EBADMSG):
 			 * the next round's deliver takes or reports it */
 			if (ipcq_arm(c->ch.rx) == 0)

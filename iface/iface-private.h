@@ -107,6 +107,28 @@ int chan_peek(struct chan *ch, unsigned want, const void **first,
 int chan_release(struct chan *ch, unsigned n);
 int chan_wait(struct chan *ch, int timeout_ms);
 
+/* A dispatch loop polls a ring that ran empty for spin rounds before it
+ * arms it. While the peer is flagged asleep on that ring (a producer
+ * waiting for the room our releases made: it is being woken, and its
+ * messages follow its wake-up), the polling goes on until spin rounds past
+ * the last round that saw the flag, PEER_SPINS + 1 times spin rounds in
+ * all. Arming meanwhile would make the peer ring the doorbell for every
+ * message it sends until our own wake-up (the convoy of DESIGN.md); a peer
+ * that stays flagged (stopped, hostile) costs that much polling per
+ * wake-up. Returns the round (idle) at which to arm, given the one so far
+ * (end); a load of a line the peer rarely writes. */
+#define PEER_SPINS 16
+static inline unsigned chan_stretch(struct chan *ch, unsigned idle,
+				    unsigned end, unsigned spin)
+{
+	uint64_t most = (uint64_t)spin * (PEER_SPINS + 1);
+	uint64_t e = (uint64_t)idle + spin;
+
+	if (!spin || idle >= most || ipcq_peer_waiting(ch->rx) != 1)
+		return end;
+	return (unsigned)(e < most ? e : most);
+}
+
 /* Hand up to budget messages to cb in batches of at most batch (msgs and
  * lens have room for batch). Returns how many, -EAGAIN when the ring was
  * empty, -EBADMSG. */

@@ -53,6 +53,8 @@ struct iface_conn {
 	int in_epoll_sock, in_epoll_data;
 	int armed;
 	unsigned idle; /* rounds its ring was found empty, not armed yet */
+	unsigned idle_end; /* arm when idle gets there: cfg.spin, stretched
+			    * while the client is flagged asleep */
 	int announced; /* on_connect accepted it: on_disconnect is owed */
 	int told;      /* no on_message: its messages were reported, and the
 			* application has not found its ring empty since */
@@ -400,6 +402,7 @@ static void conn_new(struct iface_server *s, int sock)
 		return;
 	}
 	c->srv = s;
+	c->idle_end = (unsigned)s->cfg.spin;
 	c->cred = fc;
 	c->sock = sock;
 	c->ch.sock = sock;
@@ -739,8 +742,9 @@ static void expire_handshakes(struct iface_server *s, int64_t now)
 }
 
 /* Deliver what each disarmed conn has; arm the ones that stayed empty for
- * cfg.spin rounds. Returns messages delivered; *busy is set when work is left
- * or a ring is still being polled. */
+ * cfg.spin rounds (longer while their client is flagged asleep on the
+ * ring: chan_stretch). Returns messages delivered; *busy is set when work
+ * is left or a ring is still being polled. */
 static int deliver_all(struct iface_server *s, int *busy)
 {
 	unsigned batch = s->cfg.batch;
@@ -781,6 +785,7 @@ static int deliver_all(struct iface_server *s, int *busy)
 			total += r;
 			*busy |= !c->told;
 			c->idle = 0;
+			c->idle_end = (unsigned)s->cfg.spin;
 			continue;
 		}
 		/* empty: a draining conn is done */
@@ -788,12 +793,15 @@ static int deliver_all(struct iface_server *s, int *busy)
 			conn_kill(c, c->ch.why.code, NULL);
 			continue;
 		}
-		if ((int)c->idle < s->cfg.spin) {
+		c->idle_end = chan_stretch(&c->ch, c->idle, c->idle_end,
+					   (unsigned)s->cfg.spin);
+		if (c->idle < c->idle_end) {
 			c->idle++; /* poll it again next round */
 			*busy = 1;
 			continue;
 		}
 		c->idle = 0;
+		c->idle_end = (unsigned)s->cfg.spin;
 		/* -EALREADY: arrived meanwhile; an error (-EBADMSG) is kept
 		 * by the ring: the next round's deliver reports it and ends
 		 * the conn, so both mean "look again" */

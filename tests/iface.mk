@@ -14,7 +14,7 @@ tests_iface_test_SOURCES = tests/iface_test.c tests/iface_util.h \
 	tests/iface_util.c
 tests_iface_test_CFLAGS = $(TEST_CFLAGS)
 tests_iface_test_LDADD = iface/libiface.la iface/libifacewire.la \
-	fdpass/libfdpass.la $(TEST_LIBS)
+	queue/libipcq.la fdpass/libfdpass.la $(TEST_LIBS)
 endif
 
 # iface_limits_test  credential policy, caps (memory, pending handshakes)

@@ -37,6 +37,7 @@
 
 #include <memenpsf/fdpass.h>
 #include <memenpsf/iface.h>
+#include <memenpsf/ipcq.h>
 
 #include "iface_util.h"
 #include "testutil.h"
@@ -1956,6 +1957,114 @@ START_TEST(test_wake_batching)
 }
 END_TEST
 
+#define STRETCH_SPIN 4 /* the server's cfg.spin in test_stretch */
+#define STRETCH_CAP 8  /* its rings */
+
+/* Dispatch single rounds (dispatch(0) is one) n times. */
+static void rounds(struct iface_server *s, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		ck_assert_int_ge(iface_server_dispatch(s, 0), 0);
+}
+
+/* The raw client of test_stretch fills its ring with STRETCH_CAP messages
+ * numbered from *seq and raises its asleep flag as a producer waiting for
+ * room does (the ring is full: ipcq_arm says sleep); the server, counting
+ * its rounds, takes them. */
+static void fill_and_flag(struct iface_server *s, struct ipcq *p,
+			  uint64_t *seq)
+{
+	struct tmsg m;
+	int64_t t_end = t_now_ns() + 5000 * 1000000LL;
+
+	for (unsigned i = 0; i < STRETCH_CAP; i++) {
+		tmsg_fill(&m, 0, TM_REQ, (*seq)++, 0);
+		ck_assert_int_eq(ipcq_send(p, &m, sizeof(m)), 0);
+	}
+	ck_assert_int_eq(ipcq_arm(p), 0);
+	while (g_rec.msgs < *seq) {
+		ck_assert_int_ge(iface_server_dispatch(s, 0), 0);
+		ck_assert_msg(t_now_ns() < t_end, "messages not delivered");
+	}
+}
+
+/*
+ * The server does not arm a conn whose client is flagged asleep on its
+ * ring (a producer waiting for the room the server's releases just made):
+ * the client is being woken, its messages follow, and an armed ring would
+ * make it ring the doorbell for each of them until the server woke up (the
+ * convoy of DESIGN.md). Counted in dispatch rounds, no clock: with cfg.spin
+ * rounds of polling, the conn is still polled spin + 2 rounds after its
+ * ring ran empty while the client's flag is up (the old rule armed it
+ * after spin rounds); armed within 2 spins once the flag is down; and armed
+ * after at most 17 spins when the flag stays up (a stopped or hostile
+ * client costs bounded polling). The client is raw (the handshake by hand,
+ * its ring attached with libipcq), so that its flag is set by this test
+ * and the server's flag read through ipcq_peer_waiting.
+ */
+START_TEST(test_stretch)
+{
+	unsigned char buf[WIRE_MAX_MSG + 1];
+	struct wire_join j = plain_join();
+	int fds[WIRE_WELCOME_NFDS], sock, n;
+	unsigned nfds = WIRE_WELCOME_NFDS;
+	int64_t t_end = t_now_ns() + 5000 * 1000000LL;
+	struct iface_server *s;
+	struct wire_msg m;
+	struct ipcq *p;
+	uint64_t seq = 0;
+	ssize_t r;
+
+	g_rec_spin = STRETCH_SPIN;
+	s = rec_server(STRETCH_CAP, IFACE_FULL_EAGAIN);
+	g_rec_spin = 0;
+	/* the handshake, the server and the raw client in turns */
+	sock = fdpass_connect(path, SOCK_SEQPACKET, 5000);
+	ck_assert_int_ge(sock, 0);
+	while ((n = t_raw_recv(sock, &m, NULL, 0)) != 0) {
+		ck_assert_int_ge(iface_server_dispatch(s, 10), 0);
+		ck_assert_msg(t_now_ns() < t_end, "no HELLO");
+	}
+	ck_assert_uint_eq(m.type, WIRE_HELLO);
+	n = wire_encode_join(buf, sizeof(buf), &j);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, NULL, 0, 1000), n);
+	DISPATCH_UNTIL(s, g_rec.connects == 1);
+	r = fdpass_recv(sock, buf, sizeof(buf), fds, &nfds, 5000);
+	ck_assert_int_gt(r, 0);
+	ck_assert_uint_eq(nfds, WIRE_WELCOME_NFDS);
+	ck_assert_int_eq(wire_decode(buf, (size_t)r, nfds, 0, &m), 0);
+	ck_assert_uint_eq(m.type, WIRE_WELCOME);
+	for (int i = IPCQ_NFDS; i < WIRE_WELCOME_NFDS; i++)
+		close(fds[i]); /* the server-to-client ring: not used */
+	ck_assert_int_eq(ipcq_attach(&p, fds, IPCQ_PRODUCER, NULL), 0);
+	ck_assert_uint_eq(ipcq_capacity(p), STRETCH_CAP);
+
+	/* flagged: still polled past spin rounds */
+	fill_and_flag(s, p, &seq);
+	rounds(s, STRETCH_SPIN + 2);
+	ck_assert_int_eq(ipcq_peer_waiting(p), 0);
+	/* the client woke: armed within a spin of the last sighting */
+	ipcq_disarm(p);
+	rounds(s, 2 * STRETCH_SPIN + 2);
+	ck_assert_int_eq(ipcq_peer_waiting(p), 1);
+	/* flagged for good: armed all the same, after 17 spins at most */
+	fill_and_flag(s, p, &seq);
+	rounds(s, STRETCH_SPIN + 2);
+	ck_assert_int_eq(ipcq_peer_waiting(p), 0);
+	rounds(s, 17 * STRETCH_SPIN);
+	ck_assert_int_eq(ipcq_peer_waiting(p), 1);
+	ck_assert_uint_eq(g_rec.msgs, 2 * STRETCH_CAP);
+	ck_assert_uint_eq(g_rec.bad, 0);
+
+	ipcq_disarm(p);
+	ipcq_close(p);
+	close(sock);
+	DISPATCH_UNTIL(s, g_rec.disconnects == 1);
+	iface_server_destroy(s);
+}
+END_TEST
+
 /* ---- the example programs, exec'd ------------------------------------------------- */
 
 /* execv wants char *const[]; it does not write the strings */
@@ -2601,6 +2710,7 @@ static Suite *iface_suite(void)
 	tc = tcase("slow", 30);
 	tcase_add_test(tc, test_slow_client);
 	tcase_add_test(tc, test_wake_batching);
+	tcase_add_test(tc, test_stretch);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("examples", 60);
