@@ -6,6 +6,8 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +89,39 @@ void tu_leak_teardown(void)
 	ck_assert_int_eq(tu_shared_mappings(), leak_maps_before);
 }
 
+#define TMP_PREFIX "memenpsf-test-"
+
+/* Remove the directories that test processes now gone left in base (a run
+ * killed mid-test never reaches its tu_rmtree): TMP_PREFIX PID-XXXXXX,
+ * where no process PID exists any more. A live PID, even a reused one,
+ * keeps its directory. */
+static void sweep_dead(const char *base)
+{
+	const size_t plen = sizeof(TMP_PREFIX) - 1;
+	DIR *d = opendir(base);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end, *path;
+		long pid;
+
+		if (strncmp(e->d_name, TMP_PREFIX, plen) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(e->d_name + plen, &end, 10);
+		if (errno || end == e->d_name + plen || *end != '-' || pid <= 0 ||
+		    pid > INT32_MAX)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (asprintf(&path, "%s/%s", base, e->d_name) > 0)
+			tu_rmtree(path);
+	}
+	closedir(d);
+}
+
 char *tu_tmpdir(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -94,7 +129,10 @@ char *tu_tmpdir(void)
 
 	if (!base || !*base)
 		base = "/tmp";
-	ck_assert_int_gt(asprintf(&dir, "%s/memenpsf-test-XXXXXX", base), 0);
+	sweep_dead(base);
+	ck_assert_int_gt(asprintf(&dir, "%s/" TMP_PREFIX "%ld-XXXXXX", base,
+				  (long)getpid()),
+			 0);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	return dir;
 }

@@ -30,8 +30,9 @@ int tu_shared_mappings(void);
 void tu_leak_setup(void);
 void tu_leak_teardown(void);
 
-/* A fresh private directory (mkdtemp under $TMPDIR or /tmp); free with
- * tu_rmtree(), which removes it and everything in it. */
+/* A fresh private directory (mkdtemp under $TMPDIR or /tmp, named after the
+ * calling process); free with tu_rmtree(), which removes it and everything
+ * in it. Directories that processes now gone left there are removed first. */
 char *tu_tmpdir(void);
 void tu_rmtree(char *dir);
 
