@@ -78,8 +78,12 @@ struct ipcq_side_line {
 	uint8_t pad[IPCQ_LINE_PAIR - 24];
 };
 
-/* One side's sleep line. asleep is written by its owner, read by the peer;
- * bell (path rings) is bumped by the peer and futex-waited by the owner. */
+/* One side's sleep line. asleep is set by its owner (IPCQ_ASLEEP when it
+ * arms, 0 when it disarms) and turned to IPCQ_RUNG by the peer that rang
+ * its doorbell (once per sleep); bell (path rings) is bumped by the peer and
+ * futex-waited by the owner. */
+#define IPCQ_ASLEEP 1u
+#define IPCQ_RUNG 2u
 struct ipcq_sleep_line {
 	uint32_t asleep;
 	uint32_t bell;

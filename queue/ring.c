@@ -44,15 +44,33 @@ void ipcq_ring_bell(struct ipcq *q, struct ipcq_sleep_line *sl, int efd)
 }
 
 /* After publishing tail (producer) or head (consumer): wake the peer if it
- * said it sleeps. */
+ * said it sleeps. Once per sleep: the first waker turns the peer's flag
+ * from IPCQ_ASLEEP to IPCQ_RUNG and rings; until the peer disarms (0) or
+ * arms again (IPCQ_ASLEEP), later publishes see IPCQ_RUNG and let the bell
+ * be, since the doorbell already holds a ring the peer has not taken. Before,
+ * every publish while the sleeper was still waking wrote the eventfd again
+ * (hundreds of write() calls per sleep when its CPU was busy). */
 static inline void wake_peer(struct ipcq *q)
 {
+	uint32_t a;
+
 	/* Dekker pair: this fence orders my index store before the load of
 	 * the peer's flag; it pairs with the fence in ipcq_arm() between the
 	 * peer's flag store and its re-check of the ring. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (unlikely(__atomic_load_n(&q->peer_sleep->asleep, __ATOMIC_RELAXED)))
-		ipcq_ring_bell(q, q->peer_sleep, q->peer_efd);
+	a = __atomic_load_n(&q->peer_sleep->asleep, __ATOMIC_RELAXED);
+	if (likely(a == 0) || a == IPCQ_RUNG)
+		return;
+	/* Relaxed: the ring itself (eventfd write or futex bell) orders what
+	 * the waker needs. A CAS that fails found the peer awake (0), armed
+	 * anew or rung by now: ring anyway unless it is awake or rung. Any
+	 * other value (a peer's garbage) rings, as before. */
+	if (a == IPCQ_ASLEEP &&
+	    !__atomic_compare_exchange_n(&q->peer_sleep->asleep, &a, IPCQ_RUNG,
+					 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
+	    (a == 0 || a == IPCQ_RUNG))
+		return;
+	ipcq_ring_bell(q, q->peer_sleep, q->peer_efd);
 }
 
 /* Producer: free slots, reloading head only when fewer than want look free.

@@ -66,7 +66,7 @@ int ipcq_arm(struct ipcq *q)
 	/* Seq_cst store then fence: my flag is visible before I look at the
 	 * ring again. Pairs with the fence in wake_peer(): either the peer
 	 * sees my flag and rings, or I see its index and do not sleep. */
-	__atomic_store_n(&q->my_sleep->asleep, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&q->my_sleep->asleep, IPCQ_ASLEEP, __ATOMIC_SEQ_CST);
 	atomic_thread_fence(memory_order_seq_cst);
 	r = ipcq_ready(q);
 	if (r != 0) {

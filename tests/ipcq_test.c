@@ -1663,6 +1663,69 @@ START_TEST(test_arm_poll)
 }
 END_TEST
 
+/* A sleeper's doorbell is rung once per sleep, however many publishes (or
+ * releases) come before it wakes: the first turns its flag to "rung", the
+ * rest see it and let the bell be. Counted as the eventfd's value, and as
+ * the futex bell of a path ring. _i: 0 memfd, 1 path ring. */
+START_TEST(test_ring_once)
+{
+	struct ipcq_config c = iq_cfg(8, 16);
+	char *dir = NULL, *file = NULL;
+	uint32_t bell0;
+	struct ipcq *p, *q;
+	uint64_t v = 7, got;
+
+	if (_i) {
+		dir = tu_tmpdir();
+		ck_assert_int_ge(asprintf(&file, "%s/ring", dir), 0);
+		ck_assert_int_eq(ipcq_create_path(&q, file, &c, IPCQ_CONSUMER, 0), 0);
+		ck_assert_int_eq(ipcq_open_path(&p, file, NULL, IPCQ_PRODUCER), 0);
+	} else {
+		iq_pair(&c, &p, &q);
+	}
+	for (int round = 0; round < 2; round++) {
+		bell0 = __atomic_load_n(&q->my_sleep->bell, __ATOMIC_RELAXED);
+		ck_assert_int_eq(ipcq_arm(q), 0);
+		for (int k = 0; k < 5; k++)
+			ck_assert_int_eq(ipcq_push(p, &v), 0);
+		ck_assert_uint_eq(q->my_sleep->asleep, IPCQ_RUNG);
+		if (_i) {
+			ck_assert_uint_eq(q->my_sleep->bell - bell0, 1);
+		} else {
+			ck_assert_int_eq(read(ipcq_fd(q), &got, sizeof(got)),
+					 (ssize_t)sizeof(got));
+			ck_assert_uint_eq(got, 1); /* one ring, not five */
+		}
+		ipcq_disarm(q);
+		ck_assert_uint_eq(q->my_sleep->asleep, 0);
+		/* after a wake-up, the next sleep is rung again */
+		for (int k = 0; k < 5; k++)
+			ck_assert_int_eq(ipcq_pop(q, &v), 0);
+	}
+	/* and the producer's: a full ring, five pops, one ring */
+	for (unsigned k = 0; k < 16; k++)
+		ck_assert_int_eq(ipcq_push(p, &v), 0);
+	bell0 = __atomic_load_n(&p->my_sleep->bell, __ATOMIC_RELAXED);
+	ck_assert_int_eq(ipcq_arm(p), 0);
+	for (int k = 0; k < 5; k++)
+		ck_assert_int_eq(ipcq_pop(q, &v), 0);
+	if (_i) {
+		ck_assert_uint_eq(p->my_sleep->bell - bell0, 1);
+	} else {
+		ck_assert_int_eq(read(ipcq_fd(p), &got, sizeof(got)),
+				 (ssize_t)sizeof(got));
+		ck_assert_uint_eq(got, 1);
+	}
+	ipcq_disarm(p);
+	ipcq_close(p);
+	ipcq_close(q);
+	if (dir) {
+		tu_rmtree(dir);
+		free(file);
+	}
+}
+END_TEST
+
 /* ---- stress -------------------------------------------------------------------- */
 
 #define STRESS_N 1000000u
@@ -1836,6 +1899,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_stretch_bounded, 0, 2);
 	tcase_add_loop_test(tc, test_peer_death, 0, 4);
 	tcase_add_test(tc, test_arm_poll);
+	tcase_add_loop_test(tc, test_ring_once, 0, 2);
 	tc = tcase(s, "stress", 120);
 	tcase_add_loop_test(tc, test_stress, 0, S_COUNT);
 
