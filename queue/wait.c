@@ -31,9 +31,10 @@
 #define PEER_LOOK_EVERY 16
 #define CLOCK_LOOK_EVERY 1024
 
-/* Relaxed: a hint. A stale 0 ends the stretch a spin early (the waiter
- * then sleeps as it did before), a stale 1 polls a little longer; nothing
- * is ordered by it. Any non-zero value a peer writes counts as up. */
+/* The peer's flag is up: IPCQ_ASLEEP (armed) or IPCQ_RUNG (rung, not
+ * awake yet), or any other non-zero value a peer writes. Relaxed: a hint.
+ * A stale 0 ends the stretch a spin early (the waiter then sleeps as it did
+ * before), a stale 1 polls a little longer; nothing is ordered by it. */
 static inline int peer_flag(const struct ipcq *q)
 {
 	return __atomic_load_n(&q->peer_sleep->asleep, __ATOMIC_RELAXED) != 0;

@@ -1487,8 +1487,13 @@ START_TEST(test_peer_waiting)
 	ck_assert_int_eq(ipcq_arm(q), 0); /* empty: the consumer sleeps */
 	ck_assert_int_eq(ipcq_peer_waiting(p), 1);
 	ck_assert_int_eq(ipcq_peer_waiting(q), 0);
+	iq_fill(&m, 0);
+	ck_assert_int_eq(ipcq_push(p, &m), 0); /* rings: flag IPCQ_RUNG */
+	ck_assert_uint_eq(q->my_sleep->asleep, IPCQ_RUNG);
+	ck_assert_int_eq(ipcq_peer_waiting(p), 1); /* rung, not awake yet */
 	ipcq_disarm(q);
 	ck_assert_int_eq(ipcq_peer_waiting(p), 0);
+	ck_assert_int_eq(ipcq_pop(q, &m), 0);
 	for (uint64_t i = 0; i < 2; i++) {
 		iq_fill(&m, i);
 		ck_assert_int_eq(ipcq_push(p, &m), 0);

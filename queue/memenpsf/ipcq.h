@@ -274,8 +274,9 @@ MEMENPSF_API void ipcq_set_spin(struct ipcq *q, unsigned spins);
  * doorbell. Without arm, the peer never rings.
  */
 MEMENPSF_API int ipcq_fd(const struct ipcq *q);
-/* 1 when the peer's "asleep" flag on this ring is up (it armed: a producer
- * waiting for room, a consumer for an element), 0 when not, -EINVAL. A hint
+/* 1 when the peer's "asleep" flag on this ring is up (it armed and has not
+ * disarmed yet, rung or not: a producer waiting for room, a consumer for an
+ * element), 0 when not, -EINVAL. A hint
  * read from shared memory, for a loop deciding whether to arm: a peer
  * asleep on the opposite condition is being woken, and its next element
  * (or free slot) comes after its wake-up; arming now would make it ring. */
