@@ -149,6 +149,7 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 	q->elem_size = g->elem_size;
 	q->stride = g->lay.stride;
 	q->words_stride = g->lay.words_stride;
+	q->words_shift = g->lay.words_shift;
 	q->packed = g->lay.stride == g->elem_size;
 	q->capacity = g->capacity;
 	q->mask = g->capacity - 1;

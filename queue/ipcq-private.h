@@ -35,6 +35,7 @@ struct ipcq {
 	uint64_t idx;         /* producer: tail; consumer: head (local) */
 	uint64_t peer_cache;  /* producer: last head seen; consumer: unused */
 	uint32_t mask, stride, words_stride, elem_size, capacity;
+	uint32_t words_shift; /* split rings: ipcq_words_pos */
 	unsigned packed;      /* stride == elem_size: a run is one memcpy */
 	unsigned pending;     /* reserved (producer) / peeked (consumer) */
 	unsigned tail_lied;   /* consumer: a forced check caught tail lying */

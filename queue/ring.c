@@ -22,8 +22,11 @@
  * two arrays for a big one (layout.h). */
 static inline struct ipcq_slot *slot_of(const struct ipcq *q, uint64_t i)
 {
-	return (struct ipcq_slot *)(q->words +
-				    (size_t)(i & q->mask) * q->words_stride);
+	uint64_t k = i & q->mask;
+
+	if (q->words_stride == IPCQ_SLOT_HDR)
+		k = ipcq_words_pos(k, q->words_shift);
+	return (struct ipcq_slot *)(q->words + (size_t)k * q->words_stride);
 }
 
 static inline uint8_t *data_of(const struct ipcq *q, uint64_t i)

@@ -28,9 +28,55 @@
 /* White box: the words (seq, len) of the slot of index i. */
 static struct ipcq_slot *iq_words(const struct ipcq *q, uint64_t i)
 {
-	return (struct ipcq_slot *)(q->words +
-				    (size_t)(i & q->mask) * q->words_stride);
+	struct ipcq_layout lay;
+
+	ipcq_layout_of(q->elem_size, q->capacity, &lay);
+	return ipcq_words_at(q->shm, &lay, i & q->mask);
 }
+
+/* The words array of a split ring: every slot has a place of its own inside
+ * the array, two neighbours never share a line of words (from 64 slots), and
+ * 32 neighbours share 8 lines (from 64 slots). Pure function of layout.h. */
+START_TEST(test_words_map)
+{
+	for (uint32_t cap = 2; cap <= 4096; cap *= 2) {
+		struct ipcq_layout l;
+		uint8_t *seen = calloc(cap, 1);
+
+		ipcq_layout_of(64, cap, &l);
+		ck_assert_uint_eq(l.words_stride, IPCQ_SLOT_HDR); /* split */
+		ck_assert_uint_ge(l.data_off, l.words_off + (uint64_t)cap * 8);
+		for (uint64_t k = 0; k < cap; k++) {
+			uint64_t pos = ipcq_words_pos(k, l.words_shift);
+
+			ck_assert_uint_lt(pos, cap);
+			ck_assert_uint_eq(seen[pos], 0);
+			seen[pos] = 1;
+			if (cap >= 64 && k + 1 < cap)
+				ck_assert_uint_ne(pos / 8,
+						  ipcq_words_pos(k + 1, l.words_shift) / 8);
+		}
+		if (cap >= 64) {
+			for (uint64_t k0 = 0; k0 + 32 <= cap; k0 += 32) {
+				uint64_t lines[32];
+				unsigned n = 0;
+
+				for (uint64_t k = k0; k < k0 + 32; k++) {
+					uint64_t line = ipcq_words_pos(k, l.words_shift) / 8;
+					unsigned j;
+
+					for (j = 0; j < n && lines[j] != line; j++)
+						;
+					if (j == n)
+						lines[n++] = line;
+				}
+				ck_assert_uint_eq(n, 8);
+			}
+		}
+		free(seen);
+	}
+}
+END_TEST
 
 /* ---- basic ------------------------------------------------------------- */
 
@@ -1865,6 +1911,7 @@ int main(void)
 	tcase_add_test(tc, test_push_pop);
 	tcase_add_test(tc, test_bad_config);
 	tcase_add_loop_test(tc, test_odd_sizes, 0, 9);
+	tcase_add_test(tc, test_words_map);
 	tcase_add_loop_test(tc, test_batch_mixed, 0, 3);
 	tcase_add_test(tc, test_wrap_2_64);
 	tcase_add_test(tc, test_tail_lags);
