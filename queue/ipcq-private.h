@@ -56,6 +56,7 @@ struct ipcq {
 	int my_efd, peer_efd;
 	int peer_fd;     /* hang-up means the peer is gone; not owned */
 	int shared;      /* ipcq_share / ipcq_accept done */
+	int stale;       /* my doorbell may hold a ring not drained yet */
 	unsigned spin;
 	uint32_t bell_snap; /* path rings: my bell when I armed */
 	uint8_t type_id[IPCQ_TYPE_ID_SIZE];

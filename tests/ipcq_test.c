@@ -1777,6 +1777,47 @@ START_TEST(test_ring_once)
 }
 END_TEST
 
+/* After a wake-up, ipcq_wait goes to the work without reading its doorbell
+ * (one system call less between the wake-up and the work); the next arm
+ * drains the ring left there before it raises the flag, so it cannot end
+ * the next sleep at once. A child pushes once it sees the parent asleep. */
+START_TEST(test_wake_lazy_drain)
+{
+	struct ipcq_config c = iq_cfg(8, 4);
+	struct pollfd pf;
+	struct ipcq *p, *q;
+	uint64_t v = 9;
+	pid_t pid;
+
+	iq_pair(&c, &p, &q);
+	ipcq_set_spin(q, 0); /* sleep at once */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int64_t end = iq_now_ms() + 10000;
+
+		while (__atomic_load_n(&q->my_sleep->asleep, __ATOMIC_ACQUIRE) !=
+		       IPCQ_ASLEEP)
+			if (iq_now_ms() > end)
+				_exit(2);
+		_exit(ipcq_push(p, &v) == 0 ? 0 : 3);
+	}
+	ck_assert_int_eq(ipcq_wait(q, 10000), 0);
+	ck_assert_int_eq(tu_wait(pid), 0);
+	pf.fd = ipcq_fd(q);
+	pf.events = POLLIN;
+	ck_assert_int_eq(poll(&pf, 1, 0), 1); /* the ring is still there */
+	ck_assert_uint_eq(q->my_sleep->asleep, 0);
+	ck_assert_int_eq(ipcq_pop(q, &v), 0);
+	ck_assert_uint_eq(v, 9);
+	ck_assert_int_eq(ipcq_arm(q), 0); /* empty: sleep ... */
+	ck_assert_int_eq(poll(&pf, 1, 0), 0); /* ... on a drained doorbell */
+	ipcq_disarm(q);
+	ipcq_close(p);
+	ipcq_close(q);
+}
+END_TEST
+
 /* ---- stress -------------------------------------------------------------------- */
 
 #define STRESS_N 1000000u
@@ -1952,6 +1993,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_peer_death, 0, 4);
 	tcase_add_test(tc, test_arm_poll);
 	tcase_add_loop_test(tc, test_ring_once, 0, 2);
+	tcase_add_test(tc, test_wake_lazy_drain);
 	tc = tcase(s, "stress", 120);
 	tcase_add_loop_test(tc, test_stress, 0, S_COUNT);
 
