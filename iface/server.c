@@ -998,6 +998,8 @@ static int config_check(struct iface_server_config *c)
 		return -EINVAL; /* which one did the caller mean? */
 	if (c->max_pending > 1000000)
 		return -EINVAL;
+	if (c->backlog < 0 || c->backlog > 65535)
+		return -EINVAL;
 	/* one client's two rings must fit both caps */
 	pair = 2 * ipcq_size_of(c->elem_size, c->capacity);
 	if (!pair || pair > c->max_client_shm || pair > c->max_shm)
@@ -1071,6 +1073,8 @@ int iface_server_create(struct iface_server **out,
 	lo.type = SOCK_SEQPACKET;
 	lo.mode = s->cfg.mode;
 	lo.nonblock = 1;
+	lo.backlog = s->cfg.backlog; /* 0: fdpass's default */
+
 	r = fdpass_listen(&s->lst, s->path, &lo);
 	if (r < 0)
 		goto err;

@@ -366,6 +366,33 @@ START_TEST(test_bad_configs)
 }
 END_TEST
 
+/* A server's backlog is its setting: with 2, nobody accepting, a third
+ * queued connect finds it full (a non-blocking connect: -EAGAIN), where the
+ * default (128) would have taken it; out-of-range values are refused. */
+START_TEST(test_backlog)
+{
+	struct iface_server_config cfg = { .path = path, .elem_size = T_ELEM,
+					   .capacity = 64, .backlog = -1 };
+	struct iface_server *s = NULL;
+	int c[4], n = 0, r = 0;
+
+	ck_assert_int_eq(iface_server_create(&s, &cfg), -EINVAL);
+	cfg.backlog = 65536;
+	ck_assert_int_eq(iface_server_create(&s, &cfg), -EINVAL);
+	cfg.backlog = 2;
+	ck_assert_int_eq(iface_server_create(&s, &cfg), 0);
+	/* no dispatch: every connect stays in the backlog */
+	while (n < 4 && (r = fdpass_connect(path, SOCK_SEQPACKET, 0)) >= 0)
+		c[n++] = r;
+	ck_assert_int_lt(n, 4);
+	ck_assert_int_eq(r, -EAGAIN);
+	ck_assert_int_ge(n, 2); /* Linux queues backlog (+ 1) */
+	while (n)
+		close(c[--n]);
+	iface_server_destroy(s);
+}
+END_TEST
+
 /* ---- caps ----------------------------------------------------------------------- */
 
 /*
@@ -678,6 +705,7 @@ static Suite *limits_suite(void)
 	tc = tcase("policy", 30);
 	tcase_add_test(tc, test_policy);
 	tcase_add_test(tc, test_bad_configs);
+	tcase_add_test(tc, test_backlog);
 	suite_add_tcase(s, tc);
 
 	tc = tcase("caps", 30);

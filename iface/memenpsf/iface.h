@@ -258,6 +258,13 @@ struct iface_server_config {
 	 * others. At least one client's rings, else create fails with
 	 * -EINVAL. [1 GiB] */
 	uint64_t max_shm;
+	/* The listening socket's backlog: connections the kernel queues
+	 * before the server accepts them (beyond it a connect waits, up to
+	 * its time-out). Under a flood a legitimate client waits behind at
+	 * most this many queued connections; a server expecting bursts of
+	 * many clients at once may want more. 1..65535 (the kernel also
+	 * caps it at net.core.somaxconn). [128] */
+	int backlog;
 };
 
 /*
