@@ -38,20 +38,6 @@
 #include "../queue/layout.h"
 #include "../tools/hostile.h"
 
-static char *dir;
-static char path[256];
-
-static void tmp_setup(void)
-{
-	dir = tu_tmpdir();
-	snprintf(path, sizeof(path), "%s/s.sock", dir);
-}
-
-static void tmp_teardown(void)
-{
-	tu_rmtree(dir);
-	dir = NULL;
-}
 
 /* ---- rings rewritten at random ---------------------------------------------- */
 
@@ -74,7 +60,7 @@ static void tmp_teardown(void)
  */
 START_TEST(test_ring_rewriter)
 {
-	struct srv_opts o = { .path = path };
+	struct srv_opts o = { .path = t_path };
 	int notes, ready[2], fds0, maps0, hostile_seen = 0, closed = 0;
 	pid_t srv, good[GOOD];
 	char b;
@@ -84,7 +70,7 @@ START_TEST(test_ring_rewriter)
 	maps0 = proc_memfd_maps(srv);
 	t_pipe(ready);
 	for (int i = 0; i < GOOD; i++)
-		good[i] = echo_client_spawn(path, (uint32_t)i + 1, GOOD_N, 256,
+		good[i] = echo_client_spawn(t_path, (uint32_t)i + 1, GOOD_N, 256,
 					    -1, ready[1], 1000);
 	for (int i = 0; i < GOOD; i++)
 		ck_assert_int_eq(t_read_full(ready[0], &b, 1), 1);
@@ -94,7 +80,7 @@ START_TEST(test_ring_rewriter)
 		int rc;
 
 		if (h == 0)
-			_exit(hostile_rewriter(path, 0x5eed0000u + round,
+			_exit(hostile_rewriter(t_path, 0x5eed0000u + round,
 					       100000));
 		rc = tu_wait(h);
 		ck_assert_msg(rc == HOSTILE_DROPPED || rc == HOSTILE_DROPPED_LIE,
@@ -146,7 +132,7 @@ static int raw_open_fds(int fds[WIRE_WELCOME_NFDS])
 	struct wire_join j = { .elem_size = T_ELEM };
 	struct wire_msg m;
 	unsigned nfds = 0;
-	int sock = fdpass_connect(path, SOCK_SEQPACKET, 5000), n;
+	int sock = fdpass_connect(t_path, SOCK_SEQPACKET, 5000), n;
 	ssize_t r;
 
 	ck_assert_int_ge(sock, 0);
@@ -223,7 +209,7 @@ static void memfd_attacks(int memfd)
  */
 START_TEST(test_memfd_resize)
 {
-	struct srv_opts o = { .path = path };
+	struct srv_opts o = { .path = t_path };
 	int notes, stop[2], ready[2], fds0, maps0;
 	pid_t srv, goodc;
 	char b;
@@ -231,7 +217,7 @@ START_TEST(test_memfd_resize)
 	srv = srv_spawn(&o, &notes);
 	t_pipe(stop);
 	t_pipe(ready);
-	goodc = echo_client_spawn(path, 7, UINT64_MAX, 256, stop[0], ready[1],
+	goodc = echo_client_spawn(t_path, 7, UINT64_MAX, 256, stop[0], ready[1],
 				  1000);
 	ck_assert_int_eq(t_read_full(ready[0], &b, 1), 1);
 	fds0 = proc_fd_count(srv);
@@ -301,7 +287,7 @@ static int make_memfd(enum sent_memfd k)
  */
 START_TEST(test_memfd_sent)
 {
-	struct srv_opts o = { .path = path };
+	struct srv_opts o = { .path = t_path };
 	int notes, fds0, maps0;
 	pid_t srv = srv_spawn(&o, &notes);
 
@@ -328,7 +314,7 @@ START_TEST(test_memfd_sent)
 						       WIRE_BYE,
 						       IFACE_R_CLOSED, "bye");
 			} else {
-				sock = fdpass_connect(path, SOCK_SEQPACKET,
+				sock = fdpass_connect(t_path, SOCK_SEQPACKET,
 						      5000);
 				ck_assert_int_ge(sock, 0);
 				ck_assert_int_gt(fdpass_recv(sock, buf,
@@ -452,10 +438,10 @@ static int bad_ring_server(struct fdpass_listener *l, int undersized,
 START_TEST(test_memfd_welcome)
 {
 	struct fdpass_listen_opts lo = { .type = SOCK_SEQPACKET };
-	struct iface_client_config cc = { .path = path, .timeout_ms = 5000 };
+	struct iface_client_config cc = { .path = t_path, .timeout_ms = 5000 };
 	struct fdpass_listener *l;
 
-	ck_assert_int_eq(fdpass_listen(&l, path, &lo), 0);
+	ck_assert_int_eq(fdpass_listen(&l, t_path, &lo), 0);
 	for (int k = 0; k < 4; k++) {
 		struct iface_client *c = NULL;
 		struct iface_reason why;
@@ -476,26 +462,16 @@ START_TEST(test_memfd_welcome)
 }
 END_TEST
 
-static TCase *tcase(const char *name, int timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, tu_leak_setup, tu_leak_teardown);
-	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_set_timeout(tc, timeout);
-	return tc;
-}
-
 static Suite *hostile_suite(void)
 {
 	Suite *s = suite_create("iface_hostile");
 	TCase *tc;
 
-	tc = tcase("rings", 120);
+	tc = t_tcase("rings", 120);
 	tcase_add_test(tc, test_ring_rewriter);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("memfd", 60);
+	tc = t_tcase("memfd", 60);
 	tcase_add_test(tc, test_memfd_resize);
 	tcase_add_test(tc, test_memfd_sent);
 	tcase_add_test(tc, test_memfd_welcome);

@@ -33,29 +33,12 @@
 #include "../iface/auth.h"
 #include "../iface/wire.h"
 
-static char *dir;
-static char path[256];
-
 static const uint8_t KEY[IFACE_KEY_SIZE] = {
 	0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe, 0x01, 0x23, 0x45,
 	0x67, 0x89, 0xab, 0xcd, 0xef, 0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5,
 	0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f,
 };
 static uint8_t OTHER[IFACE_KEY_SIZE]; /* KEY with one bit flipped */
-
-static void tmp_setup(void)
-{
-	dir = tu_tmpdir();
-	snprintf(path, sizeof(path), "%s/k.sock", dir);
-	memcpy(OTHER, KEY, sizeof(OTHER));
-	OTHER[IFACE_KEY_SIZE - 1] ^= 0x80;
-}
-
-static void tmp_teardown(void)
-{
-	tu_rmtree(dir);
-	dir = NULL;
-}
 
 /* ---- the keyed echo server, in a child ----------------------------------- */
 
@@ -134,7 +117,7 @@ static void ks_refused(const struct iface_cred *cr,
 	ks_write(&n);
 }
 
-/* Fork a server on path with key (NULL: keyless); returns when it listens.
+/* Fork a server on t_path with key (NULL: keyless); returns when it listens.
  * *note_rd gets the note pipe. SIGTERM ends it with status 0. */
 static pid_t ks_spawn(const uint8_t *key, int *note_rd)
 {
@@ -146,7 +129,7 @@ static pid_t ks_spawn(const uint8_t *key, int *note_rd)
 	t_pipe(note);
 	pid = t_fork();
 	if (pid == 0) {
-		struct iface_server_config cfg = { .path = path,
+		struct iface_server_config cfg = { .path = t_path,
 						   .elem_size = T_ELEM,
 						   .handshake_timeout_ms =
 							   30000 };
@@ -211,7 +194,7 @@ static void note_expect(int note, uint32_t code)
  * note for it must carry the same session token as the client's. */
 static void good_client(const uint8_t *key, int note)
 {
-	struct iface_client_config cc = { .path = path, .elem_size = T_ELEM };
+	struct iface_client_config cc = { .path = t_path, .elem_size = T_ELEM };
 	uint8_t tok[IFACE_TOKEN_SIZE], zero[IFACE_TOKEN_SIZE] = { 0 };
 	struct iface_client *c;
 	struct iface_reason why;
@@ -241,7 +224,7 @@ static void good_client(const uint8_t *key, int note)
  * "key refused" in the text. */
 static void refused_client(const uint8_t *key)
 {
-	struct iface_client_config cc = { .path = path, .elem_size = T_ELEM };
+	struct iface_client_config cc = { .path = t_path, .elem_size = T_ELEM };
 	struct iface_client *c = NULL;
 	struct iface_reason why;
 	int r;
@@ -327,7 +310,7 @@ static struct auth_key *test_key(const uint8_t *bytes)
 static int raw_hello(struct wire_hello *h)
 {
 	struct wire_msg m;
-	int sock = fdpass_connect(path, SOCK_SEQPACKET, 5000);
+	int sock = fdpass_connect(t_path, SOCK_SEQPACKET, 5000);
 
 	ck_assert_int_ge(sock, 0);
 	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), 0);
@@ -462,7 +445,7 @@ START_TEST(test_key_replay)
 	note_refused(note, IFACE_R_KEY);
 
 	/* proof before HELLO: sent first, the server's nonce not known */
-	sock = fdpass_connect(path, SOCK_SEQPACKET, 5000);
+	sock = fdpass_connect(t_path, SOCK_SEQPACKET, 5000);
 	ck_assert_int_ge(sock, 0);
 	memset(&h, 0, sizeof(h));
 	h.features = WIRE_FEAT_KEY;
@@ -775,13 +758,13 @@ static int fake_server(struct fdpass_listener *l, const uint8_t *key, int f,
 START_TEST(test_key_server_proof)
 {
 	struct fdpass_listen_opts lo = { .type = SOCK_SEQPACKET };
-	struct iface_client_config cc = { .path = path, .timeout_ms = 5000,
+	struct iface_client_config cc = { .path = t_path, .timeout_ms = 5000,
 					  .elem_size = T_ELEM };
 	struct fdpass_listener *l;
 
 	cc.key = KEY;
 	cc.key_len = sizeof(KEY);
-	ck_assert_int_eq(fdpass_listen(&l, path, &lo), 0);
+	ck_assert_int_eq(fdpass_listen(&l, t_path, &lo), 0);
 	/* f -1: the control; 0..NWF-1: a field, three bits each; NWF: no
 	 * proof; NWF + 1: proved with another key */
 	for (int i = -1; i <= 3 * NWF + 1; i++) {
@@ -826,7 +809,7 @@ static char *key_file(const char *name, const char *text, size_t len,
 	char *p;
 	int fd;
 
-	ck_assert_int_gt(asprintf(&p, "%s/%s", dir, name), 0);
+	ck_assert_int_gt(asprintf(&p, "%s/%s", t_dir, name), 0);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
@@ -837,7 +820,7 @@ static char *key_file(const char *name, const char *text, size_t len,
 
 static int try_server(const char *file, const void *key, size_t len)
 {
-	struct iface_server_config cfg = { .path = path };
+	struct iface_server_config cfg = { .path = t_path };
 	struct iface_server *s = NULL;
 	int r;
 
@@ -854,7 +837,7 @@ static int try_server(const char *file, const void *key, size_t len)
 
 static int try_client(const char *file, const void *key, size_t len)
 {
-	struct iface_client_config cfg = { .path = path, .timeout_ms = 100 };
+	struct iface_client_config cfg = { .path = t_path, .timeout_ms = 100 };
 	struct iface_client *c = NULL;
 	struct iface_reason why;
 	int r;
@@ -885,7 +868,7 @@ START_TEST(test_key_files)
 	char *lng = key_file("long", HEX "0", 65, 0600);
 	char *missing = NULL;
 
-	ck_assert_int_gt(asprintf(&missing, "%s/none", dir), 0);
+	ck_assert_int_gt(asprintf(&missing, "%s/none", t_dir), 0);
 	ck_assert_int_eq(try_server(good, NULL, 0), 0);
 	ck_assert_int_eq(try_server(wide, NULL, 0), -EACCES);
 	ck_assert_int_eq(try_server(shrt, NULL, 0), -EINVAL);
@@ -893,7 +876,7 @@ START_TEST(test_key_files)
 	ck_assert_int_eq(try_server(missing, NULL, 0), -ENOENT);
 	ck_assert_int_eq(try_server(NULL, KEY, 31), -EINVAL);
 	ck_assert_int_eq(try_server(good, KEY, sizeof(KEY)), -EINVAL);
-	ck_assert_int_eq(access(path, F_OK), -1); /* none left a socket */
+	ck_assert_int_eq(access(t_path, F_OK), -1); /* none left a socket */
 
 	ck_assert_int_eq(try_client(good, NULL, 0), -ENOENT);
 	ck_assert_int_eq(try_client(wide, NULL, 0), -EACCES);
@@ -942,7 +925,7 @@ static pid_t spawn_out(char *const argv[], int out, int err)
 /* Run ipc-client with extra args; its exit status, its stderr in err. */
 static int run_client(char *bin, const char *file, char *err, size_t cap)
 {
-	char *argv[] = { bin,	      A("--socket"),   path, A("--count"),
+	char *argv[] = { bin,	      A("--socket"),   t_path, A("--count"),
 			 A("2000"),   A("--quiet"),    NULL, NULL,
 			 NULL };
 	int e[2], st;
@@ -986,7 +969,7 @@ START_TEST(test_key_examples)
 	char *good = key_file("key", HEX "\n", 65, 0600);
 	char *other = key_file("other", (const char *)OTHER, sizeof(OTHER),
 			       0600);
-	char *sargv[] = { srv_bin,    A("--socket"), path,   A("--key-file"),
+	char *sargv[] = { srv_bin,    A("--socket"), t_path,   A("--key-file"),
 			  good,	      A("--quiet"),  NULL };
 	char line[512], err[1024];
 	int out[2];
@@ -1028,28 +1011,20 @@ START_TEST(test_key_examples)
 }
 END_TEST
 
-static TCase *tcase(const char *name, int timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, tu_leak_setup, tu_leak_teardown);
-	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_set_timeout(tc, timeout);
-	return tc;
-}
-
 static Suite *key_suite(void)
 {
 	Suite *s = suite_create("iface-key");
-	TCase *tc = tcase("keys", 60);
+	TCase *tc = t_tcase("keys", 60);
 
+	memcpy(OTHER, KEY, sizeof(OTHER));
+	OTHER[IFACE_KEY_SIZE - 1] ^= 0x80;
 	tcase_add_test(tc, test_key_good);
 	tcase_add_test(tc, test_key_wrong_and_missing);
 	tcase_add_test(tc, test_key_server_has_none);
 	tcase_add_test(tc, test_key_files);
 	tcase_add_test(tc, test_key_examples);
 	suite_add_tcase(s, tc);
-	tc = tcase("hostile", 60);
+	tc = t_tcase("hostile", 60);
 	tcase_add_test(tc, test_key_replay);
 	tcase_add_test(tc, test_key_reflection);
 	tcase_add_test(tc, test_key_bit_flips_and_lengths);

@@ -33,20 +33,6 @@
 #include "../iface/wire.h"
 #include "../tools/flood.h"
 
-static char *dir;
-static char path[256];
-
-static void tmp_setup(void)
-{
-	dir = tu_tmpdir();
-	snprintf(path, sizeof(path), "%s/s.sock", dir);
-}
-
-static void tmp_teardown(void)
-{
-	tu_rmtree(dir);
-	dir = NULL;
-}
 
 /* ---- a server with a given policy, in a child ------------------------------ */
 
@@ -130,7 +116,7 @@ static int lserver_main(const struct lopts *o, int ready_fd, int note_fd)
 	struct iface_server_config cfg = { 0 };
 	int r;
 
-	cfg.path = path;
+	cfg.path = t_path;
 	cfg.elem_size = T_ELEM;
 	cfg.capacity = o->capacity ? o->capacity : 64;
 	cfg.max_pending = o->max_pending;
@@ -209,7 +195,7 @@ static void lnote_read(int fd, struct lnote *n)
 
 static int raw_connect(void)
 {
-	int s = fdpass_connect(path, SOCK_SEQPACKET, 10000);
+	int s = fdpass_connect(t_path, SOCK_SEQPACKET, 10000);
 
 	ck_assert_int_ge(s, 0);
 	return s;
@@ -259,7 +245,7 @@ static void raw_expect_refuse(int s, uint32_t code, const char *part)
 
 static int lib_connect(struct iface_reason *why)
 {
-	struct iface_client_config cc = { .path = path, .timeout_ms = 10000 };
+	struct iface_client_config cc = { .path = t_path, .timeout_ms = 10000 };
 	struct iface_client *c = NULL;
 	int r = iface_client_connect(&c, &cc, why);
 
@@ -341,7 +327,7 @@ END_TEST
 START_TEST(test_bad_configs)
 {
 	uint64_t pair = 2 * ipcq_size_of(T_ELEM, 64);
-	struct iface_server_config cfg = { .path = path, .elem_size = T_ELEM,
+	struct iface_server_config cfg = { .path = t_path, .elem_size = T_ELEM,
 					   .capacity = 64 };
 	uid_t u = getuid();
 	struct iface_server *s = NULL;
@@ -371,7 +357,7 @@ END_TEST
  * default (128) would have taken it; out-of-range values are refused. */
 START_TEST(test_backlog)
 {
-	struct iface_server_config cfg = { .path = path, .elem_size = T_ELEM,
+	struct iface_server_config cfg = { .path = t_path, .elem_size = T_ELEM,
 					   .capacity = 64, .backlog = -1 };
 	struct iface_server *s = NULL;
 	int c[4], n = 0, r = 0;
@@ -382,7 +368,7 @@ START_TEST(test_backlog)
 	cfg.backlog = 2;
 	ck_assert_int_eq(iface_server_create(&s, &cfg), 0);
 	/* no dispatch: every connect stays in the backlog */
-	while (n < 4 && (r = fdpass_connect(path, SOCK_SEQPACKET, 0)) >= 0)
+	while (n < 4 && (r = fdpass_connect(t_path, SOCK_SEQPACKET, 0)) >= 0)
 		c[n++] = r;
 	ck_assert_int_lt(n, 4);
 	ck_assert_int_eq(r, -EAGAIN);
@@ -405,7 +391,7 @@ START_TEST(test_shm_cap)
 {
 	uint64_t pair = 2 * ipcq_size_of(T_ELEM, 64);
 	struct lopts o = { .max_shm = 2 * pair + pair / 2 };
-	struct iface_client_config cc = { .path = path, .timeout_ms = 10000 };
+	struct iface_client_config cc = { .path = t_path, .timeout_ms = 10000 };
 	struct iface_client *a, *b, *c;
 	struct iface_reason why;
 	struct lnote n;
@@ -574,13 +560,13 @@ START_TEST(test_flood)
 	fl = t_fork();
 	if (fl == 0) {
 		close(notes);
-		_exit(flood_run(path, stop[0], ready[1], FLOOD_READY, res[1]));
+		_exit(flood_run(t_path, stop[0], ready[1], FLOOD_READY, res[1]));
 	}
 	ck_assert_int_eq(t_read_full(ready[0], &b, 1), 1);
 	ck_assert_msg(b == 'f', "the flood did not start");
 	legit = t_fork();
 	if (legit == 0) {
-		struct iface_client_config cc = { .path = path,
+		struct iface_client_config cc = { .path = t_path,
 						  .timeout_ms = 2000 };
 
 		for (int i = 0; i < FLOOD_LEGIT; i++) {
@@ -646,7 +632,7 @@ END_TEST
  */
 START_TEST(test_accept_emfile)
 {
-	struct iface_server_config sc = { .path = path, .elem_size = T_ELEM };
+	struct iface_server_config sc = { .path = t_path, .elem_size = T_ELEM };
 	struct iface_server *srv = NULL;
 	struct rlimit old, low;
 	struct wire_msg m;
@@ -687,35 +673,25 @@ START_TEST(test_accept_emfile)
 }
 END_TEST
 
-static TCase *tcase(const char *name, int timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, tu_leak_setup, tu_leak_teardown);
-	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_set_timeout(tc, timeout);
-	return tc;
-}
-
 static Suite *limits_suite(void)
 {
 	Suite *s = suite_create("iface_limits");
 	TCase *tc;
 
-	tc = tcase("policy", 30);
+	tc = t_tcase("policy", 30);
 	tcase_add_test(tc, test_policy);
 	tcase_add_test(tc, test_bad_configs);
 	tcase_add_test(tc, test_backlog);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("caps", 30);
+	tc = t_tcase("caps", 30);
 	tcase_add_test(tc, test_shm_cap);
 	tcase_add_test(tc, test_pending_one_process);
 	tcase_add_test(tc, test_pending_processes);
 	tcase_add_test(tc, test_accept_emfile);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("flood", 120);
+	tc = t_tcase("flood", 120);
 	tcase_add_test(tc, test_flood);
 	suite_add_tcase(s, tc);
 	return s;

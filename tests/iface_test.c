@@ -44,20 +44,6 @@
 #include "../iface/wire.h" /* queue/ has a wire.h too */
 #include "../queue/layout.h" /* to write lies into a ring */
 
-static char *dir;
-static char path[256];
-
-static void tmp_setup(void)
-{
-	dir = tu_tmpdir();
-	snprintf(path, sizeof(path), "%s/s.sock", dir);
-}
-
-static void tmp_teardown(void)
-{
-	tu_rmtree(dir);
-	dir = NULL;
-}
 
 static void stop_server(pid_t pid)
 {
@@ -82,14 +68,14 @@ static void stop_server(pid_t pid)
 
 START_TEST(test_many_clients)
 {
-	struct srv_opts o = { .path = path };
+	struct srv_opts o = { .path = t_path };
 	pid_t srv, cl[MANY_CLIENTS];
 	int notes, seen[MANY_CLIENTS] = { 0 };
 	int64_t t0 = t_now_ns();
 
 	srv = srv_spawn(&o, &notes);
 	for (int i = 0; i < MANY_CLIENTS; i++)
-		cl[i] = echo_client_spawn(path, (uint32_t)i, MANY_N, 512, -1,
+		cl[i] = echo_client_spawn(t_path, (uint32_t)i, MANY_N, 512, -1,
 					  -1, 0);
 	for (int i = 0; i < MANY_CLIENTS; i++)
 		ck_assert_msg(tu_wait(cl[i]) == XC_OK, "client %d failed", i);
@@ -132,7 +118,7 @@ END_TEST
 
 START_TEST(test_kill_client)
 {
-	struct srv_opts o = { .path = path };
+	struct srv_opts o = { .path = t_path };
 	int notes, stop[2], ready[2], fds0, maps0;
 	pid_t srv, st[STABLE];
 	char b;
@@ -141,7 +127,7 @@ START_TEST(test_kill_client)
 	t_pipe(stop);
 	t_pipe(ready);
 	for (int i = 0; i < STABLE; i++)
-		st[i] = echo_client_spawn(path, (uint32_t)i, UINT64_MAX, 256,
+		st[i] = echo_client_spawn(t_path, (uint32_t)i, UINT64_MAX, 256,
 					  stop[0], ready[1], 1000);
 	for (int i = 0; i < STABLE; i++)
 		ck_assert_int_eq(t_read_full(ready[0], &b, 1), 1);
@@ -151,7 +137,7 @@ START_TEST(test_kill_client)
 
 	for (int v = 0; v < VICTIMS; v++) {
 		struct srv_note n;
-		pid_t vic = echo_client_spawn(path, 100 + (uint32_t)v,
+		pid_t vic = echo_client_spawn(t_path, 100 + (uint32_t)v,
 					      UINT64_MAX, 256, -1, ready[1],
 					      200 + 37 * (uint64_t)v);
 
@@ -238,7 +224,7 @@ static int waiter(int mode, int ready_fd, int res_fd)
 	struct iface_reason why;
 	char buf[T_ELEM];
 
-	cfg.path = path;
+	cfg.path = t_path;
 	cfg.cb.on_message = wd_message;
 	cfg.cb.on_disconnect = wd_disconnect;
 	if (iface_client_connect(&c, &cfg, &why) < 0)
@@ -288,7 +274,7 @@ static int waiter(int mode, int ready_fd, int res_fd)
 
 START_TEST(test_kill_server)
 {
-	struct srv_opts o = { .path = path };
+	struct srv_opts o = { .path = t_path };
 	struct iface_client_config cc = { 0 };
 	struct iface_client *c;
 	struct iface_reason why;
@@ -353,7 +339,7 @@ START_TEST(test_kill_server)
 
 	/* the last one's path too takes a new server at once, and it serves */
 	srv = srv_spawn(&o, NULL);
-	cc.path = path;
+	cc.path = t_path;
 	ck_assert_int_eq(iface_client_connect(&c, &cc, &why), 0);
 	iface_client_close(c);
 	stop_server(srv);
@@ -369,7 +355,7 @@ END_TEST
 static int raw_connect_hello(void)
 {
 	struct wire_msg m;
-	int sock = fdpass_connect(path, SOCK_SEQPACKET, 5000);
+	int sock = fdpass_connect(t_path, SOCK_SEQPACKET, 5000);
 
 	ck_assert_int_ge(sock, 0);
 	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), 0);
@@ -411,8 +397,8 @@ static void expect_reason(int sock, uint16_t type, uint32_t code,
  */
 START_TEST(test_refuse_version)
 {
-	struct srv_opts o = { .path = path };
-	struct iface_client_config cc = { .path = path };
+	struct srv_opts o = { .path = t_path };
+	struct iface_client_config cc = { .path = t_path };
 	struct iface_client *c;
 	struct iface_reason why;
 	unsigned char buf[WIRE_MAX_MSG];
@@ -438,14 +424,14 @@ END_TEST
  */
 START_TEST(test_refuse_version_client)
 {
-	struct iface_client_config cc = { .path = path, .timeout_ms = 5000 };
+	struct iface_client_config cc = { .path = t_path, .timeout_ms = 5000 };
 	struct fdpass_listen_opts lo = { .type = SOCK_SEQPACKET };
 	struct fdpass_listener *l;
 	struct iface_client *c = NULL;
 	struct iface_reason why;
 	pid_t pid;
 
-	ck_assert_int_eq(fdpass_listen(&l, path, &lo), 0);
+	ck_assert_int_eq(fdpass_listen(&l, t_path, &lo), 0);
 	pid = t_fork();
 	if (pid == 0) {
 		struct wire_hello h = { .max_fds = 8, .elem_size = T_ELEM };
@@ -482,9 +468,9 @@ END_TEST
  */
 START_TEST(test_refuse_type)
 {
-	struct srv_opts o = { .path = path, .typed = 1 };
-	struct srv_opts u = { .path = path };
-	struct iface_client_config cc = { .path = path };
+	struct srv_opts o = { .path = t_path, .typed = 1 };
+	struct srv_opts u = { .path = t_path };
+	struct iface_client_config cc = { .path = t_path };
 	struct iface_client *c;
 	struct iface_reason why;
 	pid_t srv = srv_spawn(&o, NULL);
@@ -530,8 +516,8 @@ END_TEST
  */
 START_TEST(test_refuse_full)
 {
-	struct srv_opts o = { .path = path, .max_clients = 2 };
-	struct iface_client_config cc = { .path = path };
+	struct srv_opts o = { .path = t_path, .max_clients = 2 };
+	struct iface_client_config cc = { .path = t_path };
 	struct iface_client *a, *b, *c;
 	struct iface_reason why;
 	struct srv_note n;
@@ -563,8 +549,8 @@ END_TEST
  */
 START_TEST(test_refuse_timeout)
 {
-	struct srv_opts o = { .path = path, .handshake_ms = 150 };
-	struct iface_client_config cc = { .path = path };
+	struct srv_opts o = { .path = t_path, .handshake_ms = 150 };
+	struct iface_client_config cc = { .path = t_path };
 	struct fdpass_listen_opts lo = { .type = SOCK_SEQPACKET };
 	struct fdpass_listener *l;
 	struct iface_client *c;
@@ -586,7 +572,7 @@ START_TEST(test_refuse_timeout)
 	iface_client_close(c);
 	stop_server(srv);
 
-	ck_assert_int_eq(fdpass_listen(&l, path, &lo), 0);
+	ck_assert_int_eq(fdpass_listen(&l, t_path, &lo), 0);
 	cc.timeout_ms = 100;
 	t0 = t_now_ns();
 	ck_assert_int_eq(iface_client_connect(&c, &cc, &why), -ETIMEDOUT);
@@ -606,7 +592,7 @@ END_TEST
  */
 START_TEST(test_kill_client_handshake)
 {
-	struct srv_opts o = { .path = path };
+	struct srv_opts o = { .path = t_path };
 	int notes, fds0, maps0;
 	pid_t srv = srv_spawn(&o, &notes);
 
@@ -619,7 +605,7 @@ START_TEST(test_kill_client_handshake)
 		if (vic == 0) {
 			unsigned char buf[WIRE_MAX_MSG], hello[WIRE_MAX_MSG + 1];
 			struct wire_join j = plain_join();
-			int sock = fdpass_connect(path, SOCK_SEQPACKET, 5000);
+			int sock = fdpass_connect(t_path, SOCK_SEQPACKET, 5000);
 			unsigned nfds = 0;
 			int k = wire_encode_join(buf, sizeof(buf), &j);
 
@@ -747,7 +733,7 @@ static void play_hostile(enum hostile h)
  */
 START_TEST(test_hostile)
 {
-	struct srv_opts o = { .path = path };
+	struct srv_opts o = { .path = t_path };
 	int notes, stop[2], ready[2], fds0, maps0;
 	pid_t srv, good;
 	char b;
@@ -755,7 +741,7 @@ START_TEST(test_hostile)
 	srv = srv_spawn(&o, &notes);
 	t_pipe(stop);
 	t_pipe(ready);
-	good = echo_client_spawn(path, 7, UINT64_MAX, 256, stop[0], ready[1],
+	good = echo_client_spawn(t_path, 7, UINT64_MAX, 256, stop[0], ready[1],
 				 1000);
 	ck_assert_int_eq(t_read_full(ready[0], &b, 1), 1);
 	fds0 = proc_fd_count(srv);
@@ -871,7 +857,7 @@ static void play_hostile_ring(enum hostile_ring h)
  */
 START_TEST(test_hostile_ring)
 {
-	struct srv_opts o = { .path = path };
+	struct srv_opts o = { .path = t_path };
 	int notes, stop[2], ready[2], fds0, maps0;
 	pid_t srv, good;
 	char b;
@@ -879,7 +865,7 @@ START_TEST(test_hostile_ring)
 	srv = srv_spawn(&o, &notes);
 	t_pipe(stop);
 	t_pipe(ready);
-	good = echo_client_spawn(path, 7, UINT64_MAX, 256, stop[0], ready[1],
+	good = echo_client_spawn(t_path, 7, UINT64_MAX, 256, stop[0], ready[1],
 				 1000);
 	ck_assert_int_eq(t_read_full(ready[0], &b, 1), 1);
 	fds0 = proc_fd_count(srv);
@@ -984,10 +970,10 @@ static int fake_server(struct fdpass_listener *l, enum hostile_srv h)
 START_TEST(test_hostile_server)
 {
 	struct fdpass_listen_opts lo = { .type = SOCK_SEQPACKET };
-	struct iface_client_config cc = { .path = path, .timeout_ms = 5000 };
+	struct iface_client_config cc = { .path = t_path, .timeout_ms = 5000 };
 	struct fdpass_listener *l;
 
-	ck_assert_int_eq(fdpass_listen(&l, path, &lo), 0);
+	ck_assert_int_eq(fdpass_listen(&l, t_path, &lo), 0);
 	for (int h = 0; h < HS_COUNT; h++) {
 		struct iface_client *c = NULL;
 		struct iface_reason why;
@@ -1032,9 +1018,9 @@ static void bye_cb(struct iface_client *c, const struct iface_reason *why,
  */
 START_TEST(test_stop_signal)
 {
-	struct srv_opts o = { .path = path, .use_run = 1 };
+	struct srv_opts o = { .path = t_path, .use_run = 1 };
 	struct iface_server_config sc = { 0 };
-	struct iface_client_config cc = { .path = path };
+	struct iface_client_config cc = { .path = t_path };
 	struct iface_server *s;
 	struct iface_client *c;
 	struct iface_reason why;
@@ -1054,10 +1040,10 @@ START_TEST(test_stop_signal)
 	ck_assert_int_eq(g_byes, 1);
 	ck_assert_uint_eq(g_bye.code, IFACE_R_SHUTDOWN);
 	ck_assert_int_eq(tu_wait(srv), XC_OK);
-	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(access(t_path, F_OK), -1);
 	iface_client_close(c);
 
-	sc.path = path;
+	sc.path = t_path;
 	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
 	iface_server_stop(s);
 	ck_assert_int_eq(iface_server_dispatch(s, 1000), -ECANCELED);
@@ -1092,8 +1078,8 @@ static void echo_count(struct iface_client *c, const struct iface_msg *m,
  */
 START_TEST(test_client_stop_signal)
 {
-	struct srv_opts o = { .path = path };
-	struct iface_client_config cc = { .path = path };
+	struct srv_opts o = { .path = t_path };
+	struct iface_client_config cc = { .path = t_path };
 	struct sigaction sa = { 0 };
 	struct iface_reason why;
 	struct tmsg m;
@@ -1205,7 +1191,7 @@ static struct iface_server *rec_server(uint32_t capacity,
 	struct iface_server *s;
 
 	memset(&g_rec, 0, sizeof(g_rec));
-	sc.path = path;
+	sc.path = t_path;
 	sc.elem_size = T_ELEM;
 	sc.capacity = capacity;
 	sc.full_policy = pol;
@@ -1256,7 +1242,7 @@ START_TEST(test_left_in_ring_to_server)
 		tu_barrier_init(&sent);
 		pid = t_fork();
 		if (pid == 0) {
-			struct iface_client_config cc = { .path = path };
+			struct iface_client_config cc = { .path = t_path };
 			struct iface_client *c;
 			struct tmsg m;
 			char b;
@@ -1342,7 +1328,7 @@ static int big_connect(struct iface_conn *c, void *user)
 START_TEST(test_big_slots_budget)
 {
 	struct iface_server_config sc = {
-		.path = path, .elem_size = BIG_ELEM, .capacity = BIG_N,
+		.path = t_path, .elem_size = BIG_ELEM, .capacity = BIG_N,
 		.spin = -1,
 		.cb = { .on_connect = big_connect, .on_message = big_message },
 	};
@@ -1357,7 +1343,7 @@ START_TEST(test_big_slots_budget)
 	tu_barrier_init(&sent);
 	pid = t_fork();
 	if (pid == 0) {
-		struct iface_client_config cc = { .path = path };
+		struct iface_client_config cc = { .path = t_path };
 		struct iface_client *c;
 		static unsigned char m[BIG_ELEM];
 		char b;
@@ -1473,7 +1459,7 @@ static pid_t sender_server(unsigned n)
 START_TEST(test_left_in_ring_to_client)
 {
 	for (int loop = 0; loop < 2; loop++) {
-		struct iface_client_config cc = { .path = path };
+		struct iface_client_config cc = { .path = t_path };
 		struct iface_client *c;
 		pid_t srv = sender_server(LEFT_N);
 		struct tmsg m;
@@ -1586,7 +1572,7 @@ static void cbr_disconnect(struct iface_client *c,
 
 static int cb_client(enum cb_mode mode, int res_fd)
 {
-	struct iface_client_config cc = { .path = path };
+	struct iface_client_config cc = { .path = t_path };
 	struct iface_client *c;
 	struct iface_reason why;
 	struct tmsg m, v;
@@ -1637,7 +1623,7 @@ START_TEST(test_close_in_callback)
 		g_cbmode = (enum cb_mode)mode;
 		g_cb_msgs = g_cb_after_close = g_cb_disc = 0;
 		g_cb_closed = 0;
-		sc.path = path;
+		sc.path = t_path;
 		sc.elem_size = T_ELEM;
 		sc.cb.on_connect = cb_connect;
 		sc.cb.on_message = cb_message;
@@ -1705,7 +1691,7 @@ END_TEST
  * (all in order from 0) on res. */
 static int slow_client(int ready_fd, int go_fd, int res_fd)
 {
-	struct iface_client_config cc = { .path = path };
+	struct iface_client_config cc = { .path = t_path };
 	struct iface_client *c;
 	uint64_t n = 0;
 	struct tmsg m, v;
@@ -1732,7 +1718,7 @@ static int slow_client(int ready_fd, int go_fd, int res_fd)
 /* A client that reads everything, in order, acking each SLOW_ROUND. */
 static int fast_client(int ready_fd, int ack_fd)
 {
-	struct iface_client_config cc = { .path = path };
+	struct iface_client_config cc = { .path = t_path };
 	struct iface_client *c;
 	struct tmsg m, v;
 	ssize_t r;
@@ -1882,7 +1868,7 @@ START_TEST(test_wake_batching)
 		pid[k] = t_fork();
 		if (pid[k] == 0) {
 			static struct tmsg burst[WAKE_BURST];
-			struct iface_client_config cc = { .path = path };
+			struct iface_client_config cc = { .path = t_path };
 			struct iface_client *c;
 
 			close(start[1]);
@@ -2019,7 +2005,7 @@ START_TEST(test_stretch)
 	s = rec_server(STRETCH_CAP, IFACE_FULL_EAGAIN);
 	g_rec_spin = 0;
 	/* the handshake, the server and the raw client in turns */
-	sock = fdpass_connect(path, SOCK_SEQPACKET, 5000);
+	sock = fdpass_connect(t_path, SOCK_SEQPACKET, 5000);
 	ck_assert_int_ge(sock, 0);
 	while ((n = t_raw_recv(sock, &m, NULL, 0)) != 0) {
 		ck_assert_int_ge(iface_server_dispatch(s, 10), 0);
@@ -2126,9 +2112,9 @@ START_TEST(test_examples)
 {
 	char *srv_bin = t_build_file("examples/ipc-server");
 	char *cl_bin = t_build_file("examples/ipc-client");
-	char *sargv[] = { srv_bin, A("--socket"), path, A("--ready-fd"), A("3"),
+	char *sargv[] = { srv_bin, A("--socket"), t_path, A("--ready-fd"), A("3"),
 			  A("--quiet"), NULL };
-	char *cargv[] = { cl_bin,	  A("--socket"), path,
+	char *cargv[] = { cl_bin,	  A("--socket"), t_path,
 			  A("--count"),	  A("20000"),	 A("--mode"),
 			  A("block"),	  A("--quiet"),	 NULL };
 	char line[512], want[512];
@@ -2141,7 +2127,7 @@ START_TEST(test_examples)
 	t_pipe(ready);
 	srv = spawn_prog(sargv, ready[1]);
 	close(ready[1]);
-	snprintf(want, sizeof(want), "ready %s\n", path);
+	snprintf(want, sizeof(want), "ready %s\n", t_path);
 	n = t_read_full(ready[0], line, strlen(want));
 	ck_assert_int_eq(n, (ssize_t)strlen(want));
 	line[n] = '\0';
@@ -2153,7 +2139,7 @@ START_TEST(test_examples)
 	ck_assert_int_eq(tu_wait(c2), 0);
 	ck_assert_int_eq(kill(srv, SIGTERM), 0);
 	ck_assert_int_eq(tu_wait(srv), 0);
-	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(access(t_path, F_OK), -1);
 	free(srv_bin);
 	free(cl_bin);
 }
@@ -2171,15 +2157,15 @@ START_TEST(test_examples_typed_poll)
 	char *typed = t_build_file("examples/ipc-typed");
 	char *srv_bin = t_build_file("examples/ipc-server");
 	char *poll_bin = t_build_file("examples/ipc-poll");
-	char *tsrv[] = { typed, A("server"), A("--socket"), path, NULL };
-	char *tcl[] = { typed,	   A("client"), A("--socket"), path,
+	char *tsrv[] = { typed, A("server"), A("--socket"), t_path, NULL };
+	char *tcl[] = { typed,	   A("client"), A("--socket"), t_path,
 			A("--count"), A("20000"), NULL };
 	char *tbad[] = { typed,	       A("client"), A("--socket"),
-			 path,	       A("--count"), A("10"),
+			 t_path,	       A("--count"), A("10"),
 			 A("--type-name"), A("another type v9"), NULL };
-	char *sargv[] = { srv_bin, A("--socket"), path, A("--ready-fd"), A("3"),
+	char *sargv[] = { srv_bin, A("--socket"), t_path, A("--ready-fd"), A("3"),
 			  A("--quiet"), NULL };
-	char *pargv[] = { poll_bin, A("--socket"), path, NULL };
+	char *pargv[] = { poll_bin, A("--socket"), t_path, NULL };
 	char line[512], want[512], out[8192];
 	int o[2], e[2], in[2], ready[2];
 	pid_t srv, cl;
@@ -2189,7 +2175,7 @@ START_TEST(test_examples_typed_poll)
 	t_pipe(o);
 	srv = spawn_io(tsrv, -1, o[1], -1, -1);
 	close(o[1]);
-	snprintf(want, sizeof(want), "ready %s\n", path);
+	snprintf(want, sizeof(want), "ready %s\n", t_path);
 	t_read_line(o[0], line, sizeof(line));
 	ck_assert_str_eq(line, want);
 	cl = spawn_prog(tcl, -1);
@@ -2287,7 +2273,7 @@ static int cr_ok(const unsigned char *b, size_t len, unsigned k)
 
 static int cr_client(struct tu_barrier *go, struct tu_barrier *sent)
 {
-	struct iface_client_config cc = { .path = path };
+	struct iface_client_config cc = { .path = t_path };
 	unsigned char el[CR_ELEMS][T_ELEM], b[T_ELEM];
 	struct iface_client *c;
 	char t;
@@ -2344,7 +2330,7 @@ START_TEST(test_conn_recv)
 	int n;
 
 	memset(&g_cr, 0, sizeof(g_cr));
-	sc.path = path;
+	sc.path = t_path;
 	sc.elem_size = T_ELEM;
 	sc.spin = -1; /* arm an empty ring at once: the wake-ups are tested */
 	sc.cb.on_connect = cr_connect;
@@ -2446,7 +2432,7 @@ END_TEST
 static int ws_client(struct tu_barrier *full, struct tu_barrier *done,
 		     struct tu_barrier *go)
 {
-	struct iface_client_config cc = { .path = path };
+	struct iface_client_config cc = { .path = t_path };
 	unsigned char el[4][T_ELEM];
 	struct iface_client *c;
 	unsigned k = 0;
@@ -2520,7 +2506,7 @@ START_TEST(test_client_wait_send)
 	pid_t pid;
 
 	memset(&g_cr, 0, sizeof(g_cr));
-	sc.path = path;
+	sc.path = t_path;
 	sc.elem_size = T_ELEM;
 	sc.capacity = WS_CAP;
 	sc.cb.on_connect = cr_connect;
@@ -2560,7 +2546,7 @@ IFACE_DEFINE_TYPE(tm, struct tmsg, "struct tmsg v1")
  * reads one, then leaves, each when told. */
 static int cw_client(struct tu_barrier *go, struct tu_barrier *did)
 {
-	struct iface_client_config cc = { .path = path };
+	struct iface_client_config cc = { .path = t_path };
 	unsigned char b[T_ELEM];
 	struct iface_client *c;
 	char t;
@@ -2609,7 +2595,7 @@ START_TEST(test_conn_wait)
 	pid_t pid;
 
 	memset(&g_cr, 0, sizeof(g_cr));
-	sc.path = path;
+	sc.path = t_path;
 	sc.elem_size = T_ELEM;
 	sc.capacity = WS_CAP;
 	sc.cb.on_connect = cr_connect;
@@ -2655,32 +2641,22 @@ START_TEST(test_conn_wait)
 }
 END_TEST
 
-static TCase *tcase(const char *name, int timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, tu_leak_setup, tu_leak_teardown);
-	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-	tcase_set_timeout(tc, timeout);
-	return tc;
-}
-
 static Suite *iface_suite(void)
 {
 	Suite *s = suite_create("iface");
 	TCase *tc;
 
-	tc = tcase("stream", 150);
+	tc = t_tcase("stream", 150);
 	tcase_add_test(tc, test_many_clients);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("crash", 60);
+	tc = t_tcase("crash", 60);
 	tcase_add_test(tc, test_kill_client);
 	tcase_add_test(tc, test_kill_client_handshake);
 	tcase_add_test(tc, test_kill_server);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("refuse", 30);
+	tc = t_tcase("refuse", 30);
 	tcase_add_test(tc, test_refuse_version);
 	tcase_add_test(tc, test_refuse_version_client);
 	tcase_add_test(tc, test_refuse_type);
@@ -2688,37 +2664,37 @@ static Suite *iface_suite(void)
 	tcase_add_test(tc, test_refuse_timeout);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("hostile", 60);
+	tc = t_tcase("hostile", 60);
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_hostile_server);
 	tcase_add_test(tc, test_hostile_ring);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("peer_dies", 30);
+	tc = t_tcase("peer_dies", 30);
 	tcase_add_test(tc, test_left_in_ring_to_server);
 	tcase_add_test(tc, test_big_slots_budget);
 	tcase_add_test(tc, test_left_in_ring_to_client);
 	tcase_add_test(tc, test_close_in_callback);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("conn_recv", 30);
+	tc = t_tcase("conn_recv", 30);
 	tcase_add_test(tc, test_conn_recv);
 	tcase_add_test(tc, test_client_wait_send);
 	tcase_add_test(tc, test_conn_wait);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("slow", 30);
+	tc = t_tcase("slow", 30);
 	tcase_add_test(tc, test_slow_client);
 	tcase_add_test(tc, test_wake_batching);
 	tcase_add_test(tc, test_stretch);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("examples", 60);
+	tc = t_tcase("examples", 60);
 	tcase_add_test(tc, test_examples);
 	tcase_add_test(tc, test_examples_typed_poll);
 	suite_add_tcase(s, tc);
 
-	tc = tcase("signal", 30);
+	tc = t_tcase("signal", 30);
 	tcase_add_test(tc, test_stop_signal);
 	tcase_add_test(tc, test_client_stop_signal);
 	suite_add_tcase(s, tc);

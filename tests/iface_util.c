@@ -490,3 +490,28 @@ int t_raw_recv(int sock, struct wire_msg *m, unsigned *nfds_out,
 		*nfds_out = nfds;
 	return wire_decode(buf, (size_t)r, nfds, 0, m);
 }
+
+char *t_dir;
+char t_path[256];
+
+static void t_tmp_setup(void)
+{
+	t_dir = tu_tmpdir();
+	snprintf(t_path, sizeof(t_path), "%s/s.sock", t_dir);
+}
+
+static void t_tmp_teardown(void)
+{
+	tu_rmtree(t_dir);
+	t_dir = NULL;
+}
+
+TCase *t_tcase(const char *name, int timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, tu_leak_setup, tu_leak_teardown);
+	tcase_add_checked_fixture(tc, t_tmp_setup, t_tmp_teardown);
+	tcase_set_timeout(tc, timeout);
+	return tc;
+}

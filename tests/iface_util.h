@@ -11,6 +11,7 @@
 #ifndef MEMENPSF_IFACE_UTIL_H
 #define MEMENPSF_IFACE_UTIL_H
 
+#include <check.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -122,5 +123,14 @@ void t_read_line(int fd, char *buf, size_t cap);
 struct wire_msg;
 int t_raw_recv(int sock, struct wire_msg *m, unsigned *nfds_out,
 	       int timeout_ms);
+
+/* Each test's private directory and the server socket path in it, made
+ * and removed around every test of a TCase from t_tcase. */
+extern char *t_dir;
+extern char t_path[256];
+
+/* A test case with the fd/mapping leak fixture, the t_dir / t_path
+ * fixture and a time-out in seconds. */
+TCase *t_tcase(const char *name, int timeout);
 
 #endif /* MEMENPSF_IFACE_UTIL_H */
