@@ -484,10 +484,8 @@ static int dispatch_once(struct iface_client *c, int timeout_ms)
 			}
 			break;
 		case EV_DATA:
-			if (c->armed) {
-				ipcq_disarm(c->ch.rx);
-				c->armed = 0;
-			}
+			if (!chan_doorbell(&c->ch, &c->armed))
+				continue; /* not a wake-up: not work */
 			break;
 		default:
 			os_efd_drain(c->wakefd);

@@ -107,6 +107,20 @@ int chan_peek(struct chan *ch, unsigned want, const void **first,
 int chan_release(struct chan *ch, unsigned n);
 int chan_wait(struct chan *ch, int timeout_ms);
 
+/* A dispatch loop's epoll reported the incoming ring's doorbell: take the
+ * ring (disarm, which drains the doorbell). 1 when the loop had armed the
+ * ring and this is its wake-up; 0 when it had not: a ring left in the
+ * doorbell by a wait of the conn's own (ipcq_wait drains it lazily, at its
+ * next arm), which is no work and must not keep epoll reporting it. */
+static inline int chan_doorbell(struct chan *ch, int *armed)
+{
+	int was = *armed;
+
+	ipcq_disarm(ch->rx);
+	*armed = 0;
+	return was;
+}
+
 /* A dispatch loop polls a ring that ran empty for spin rounds before it
  * arms it. While the peer is flagged asleep on that ring (a producer
  * waiting for the room our releases made: it is being woken, and its

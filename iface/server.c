@@ -881,10 +881,8 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 				conn_on_sock(c, ev[i].events);
 			break;
 		case EV_DATA:
-			if (c->armed) {
-				ipcq_disarm(c->ch.rx);
-				c->armed = 0;
-			}
+			if (!chan_doorbell(&c->ch, &c->armed))
+				continue; /* not a wake-up: not work */
 			break;
 		}
 		handled++;

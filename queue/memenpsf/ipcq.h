@@ -271,7 +271,12 @@ MEMENPSF_API void ipcq_set_spin(struct ipcq *q, unsigned spins);
  * peer's index is impossible (a consumer keeps that verdict: its later
  * receives say -EBADMSG too). After waking (or when the
  * caller stops waiting) call ipcq_disarm(): it clears the flag and drains the
- * doorbell. Without arm, the peer never rings.
+ * doorbell. Without arm, the peer never rings; but after a blocking call of
+ * this side (ipcq_wait and the *_wait calls) the doorbell may stay readable
+ * with a ring already taken care of, until the next ipcq_arm or
+ * ipcq_disarm, which drain it (the blocking call leaves the read for later,
+ * off the way to the work): a loop that keeps the fd in its poll set while
+ * not armed should disarm on such a wake-up and not count it as work.
  */
 MEMENPSF_API int ipcq_fd(const struct ipcq *q);
 /* 1 when the peer's "asleep" flag on this ring is up (it armed and has not
