@@ -613,32 +613,9 @@ START_TEST(test_peer_dies_in_send)
 }
 END_TEST
 
-/* The build directory: from the test harness, or (run by hand) the parent
- * of the folder this binary is in (libtool keeps it in tests/.libs). */
-static char *build_file(const char *rel)
-{
-	const char *b = getenv("MEMENPSF_BUILDDIR");
-	char exe[PATH_MAX], *p;
-	ssize_t n;
-
-	if (b && *b) {
-		ck_assert_int_gt(asprintf(&p, "%s/%s", b, rel), 0);
-		return p;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	ck_assert_int_gt(n, 0);
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	if (strlen(exe) > 6 && strcmp(exe + strlen(exe) - 6, "/.libs") == 0)
-		exe[strlen(exe) - 6] = '\0';
-	*strrchr(exe, '/') = '\0';
-	ck_assert_int_gt(asprintf(&p, "%s/%s", exe, rel), 0);
-	return p;
-}
-
 START_TEST(test_received_fds_cloexec)
 {
-	char *checker = build_file("tests/fdpass_cloexec_check");
+	char *checker = tu_build_file("tests/fdpass_cloexec_check");
 	int p[2], q[2], sv[2], got = -1, kept;
 	struct stat gst, kst;
 	unsigned nfds = 1;
@@ -1379,7 +1356,7 @@ static void read_line(FILE *f, char *buf, size_t n)
  * server names the client's pid as SO_PEERCRED gave it. */
 START_TEST(test_demo_programs)
 {
-	char *demo = build_file("examples/fdpass-demo");
+	char *demo = tu_build_file("examples/fdpass-demo");
 	char *dir = tu_tmpdir();
 	char *sock = join(dir, "demo.sock");
 	char line[512], text[64];

@@ -125,30 +125,12 @@ END_TEST
 
 /* ---- memfds ------------------------------------------------------------------- */
 
-/* A raw handshake that keeps WELCOME's six fds. */
-static int raw_open_fds(int fds[WIRE_WELCOME_NFDS])
+/* A raw handshake with a plain JOIN that keeps WELCOME's fds. */
+static int hostile_open_fds(int fds[WIRE_WELCOME_NFDS])
 {
-	unsigned char buf[WIRE_MAX_MSG + 1];
 	struct wire_join j = { .elem_size = T_ELEM };
-	struct wire_msg m;
-	unsigned nfds = 0;
-	int sock = fdpass_connect(t_path, SOCK_SEQPACKET, 5000), n;
-	ssize_t r;
 
-	ck_assert_int_ge(sock, 0);
-	ck_assert_int_gt(fdpass_recv(sock, buf, sizeof(buf), NULL, &nfds,
-				     5000),
-			 0);
-	n = wire_encode_join(buf, sizeof(buf), &j);
-	ck_assert_int_gt(n, 0);
-	ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, NULL, 0, 1000), n);
-	nfds = WIRE_WELCOME_NFDS;
-	r = fdpass_recv(sock, buf, sizeof(buf), fds, &nfds, 5000);
-	ck_assert_int_gt(r, 0);
-	ck_assert_uint_eq(nfds, WIRE_WELCOME_NFDS);
-	ck_assert_int_eq(wire_decode(buf, (size_t)r, nfds, 0, &m), 0);
-	ck_assert_uint_eq(m.type, WIRE_WELCOME);
-	return sock;
+	return t_raw_open_fds(&j, fds);
 }
 
 /* Every way to resize or unseal one ring's memfd fails with EPERM, on the
@@ -223,7 +205,7 @@ START_TEST(test_memfd_resize)
 	fds0 = proc_fd_count(srv);
 	maps0 = proc_memfd_maps(srv);
 	for (int round = 0; round < 3; round++) {
-		int fds[WIRE_WELCOME_NFDS], sock = raw_open_fds(fds);
+		int fds[WIRE_WELCOME_NFDS], sock = hostile_open_fds(fds);
 		uint64_t one = 1;
 		struct srv_note n;
 
@@ -307,7 +289,7 @@ START_TEST(test_memfd_sent)
 			mine[1] = mine[2] = eventfd(0, EFD_CLOEXEC);
 			ck_assert_int_ge(mine[1], 0);
 			if (after) {
-				sock = raw_open_fds(fds);
+				sock = hostile_open_fds(fds);
 				for (int i = 0; i < WIRE_WELCOME_NFDS; i++)
 					close(fds[i]);
 				n = wire_encode_reason(buf, sizeof(buf),

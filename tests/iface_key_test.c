@@ -964,8 +964,8 @@ static int run_client(char *bin, const char *file, char *err, size_t cap)
  */
 START_TEST(test_key_examples)
 {
-	char *srv_bin = t_build_file("examples/ipc-server");
-	char *cl_bin = t_build_file("examples/ipc-client");
+	char *srv_bin = tu_build_file("examples/ipc-server");
+	char *cl_bin = tu_build_file("examples/ipc-client");
 	char *good = key_file("key", HEX "\n", 65, 0600);
 	char *other = key_file("other", (const char *)OTHER, sizeof(OTHER),
 			       0600);

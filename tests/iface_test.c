@@ -767,27 +767,6 @@ END_TEST
 
 /* ---- hostile rings -------------------------------------------------------------- */
 
-/* A raw handshake that keeps WELCOME's six fds. */
-static int raw_open_fds(int fds[WIRE_WELCOME_NFDS])
-{
-	unsigned char buf[WIRE_MAX_MSG + 1];
-	struct wire_join j = plain_join();
-	struct wire_msg m;
-	unsigned nfds = WIRE_WELCOME_NFDS;
-	int sock = raw_connect_hello();
-	int n = wire_encode_join(buf, sizeof(buf), &j);
-	ssize_t r;
-
-	ck_assert_int_gt(n, 0);
-	ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, NULL, 0, 1000), n);
-	r = fdpass_recv(sock, buf, sizeof(buf), fds, &nfds, 5000);
-	ck_assert_int_gt(r, 0);
-	ck_assert_uint_eq(nfds, WIRE_WELCOME_NFDS);
-	ck_assert_int_eq(wire_decode(buf, (size_t)r, nfds, 0, &m), 0);
-	ck_assert_uint_eq(m.type, WIRE_WELCOME);
-	return sock;
-}
-
 enum hostile_ring {
 	HR_LEN,       /* a published slot whose len is past elem_size */
 	HR_TAIL,      /* a tail far past what a ring can hold */
@@ -799,7 +778,8 @@ enum hostile_ring {
  * and expect BYE (CORRUPT) then the end of the socket. */
 static void play_hostile_ring(enum hostile_ring h)
 {
-	int fds[WIRE_WELCOME_NFDS], sock = raw_open_fds(fds);
+	struct wire_join j = plain_join();
+	int fds[WIRE_WELCOME_NFDS], sock = t_raw_open_fds(&j, fds);
 	struct ipcq_layout lay;
 	struct ipcq_hdr hdr;
 	struct ipcq_slot *slot;
@@ -2110,8 +2090,8 @@ static void read_all(int fd, char *buf, size_t cap)
  */
 START_TEST(test_examples)
 {
-	char *srv_bin = t_build_file("examples/ipc-server");
-	char *cl_bin = t_build_file("examples/ipc-client");
+	char *srv_bin = tu_build_file("examples/ipc-server");
+	char *cl_bin = tu_build_file("examples/ipc-client");
 	char *sargv[] = { srv_bin, A("--socket"), t_path, A("--ready-fd"), A("3"),
 			  A("--quiet"), NULL };
 	char *cargv[] = { cl_bin,	  A("--socket"), t_path,
@@ -2154,9 +2134,9 @@ END_TEST
  */
 START_TEST(test_examples_typed_poll)
 {
-	char *typed = t_build_file("examples/ipc-typed");
-	char *srv_bin = t_build_file("examples/ipc-server");
-	char *poll_bin = t_build_file("examples/ipc-poll");
+	char *typed = tu_build_file("examples/ipc-typed");
+	char *srv_bin = tu_build_file("examples/ipc-server");
+	char *poll_bin = tu_build_file("examples/ipc-poll");
 	char *tsrv[] = { typed, A("server"), A("--socket"), t_path, NULL };
 	char *tcl[] = { typed,	   A("client"), A("--socket"), t_path,
 			A("--count"), A("20000"), NULL };

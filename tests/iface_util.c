@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -440,27 +441,6 @@ pid_t echo_client_spawn(const char *path, uint32_t who, uint64_t count,
 	return pid;
 }
 
-char *t_build_file(const char *rel)
-{
-	const char *b = getenv("MEMENPSF_BUILDDIR");
-	char exe[4096], *p;
-	ssize_t n;
-
-	if (b && *b) {
-		ck_assert_int_gt(asprintf(&p, "%s/%s", b, rel), 0);
-		return p;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	ck_assert_int_gt(n, 0);
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	if (strlen(exe) > 6 && strcmp(exe + strlen(exe) - 6, "/.libs") == 0)
-		exe[strlen(exe) - 6] = '\0';
-	*strrchr(exe, '/') = '\0';
-	ck_assert_int_gt(asprintf(&p, "%s/%s", exe, rel), 0);
-	return p;
-}
-
 void t_read_line(int fd, char *buf, size_t cap)
 {
 	size_t n = 0;
@@ -514,4 +494,26 @@ TCase *t_tcase(const char *name, int timeout)
 	tcase_add_checked_fixture(tc, t_tmp_setup, t_tmp_teardown);
 	tcase_set_timeout(tc, timeout);
 	return tc;
+}
+
+int t_raw_open_fds(const struct wire_join *j, int *fds)
+{
+	unsigned char buf[WIRE_MAX_MSG + 1];
+	unsigned nfds = WIRE_WELCOME_NFDS;
+	int sock = fdpass_connect(t_path, SOCK_SEQPACKET, 5000), n;
+	struct wire_msg m;
+	ssize_t r;
+
+	ck_assert_int_ge(sock, 0);
+	ck_assert_int_eq(t_raw_recv(sock, &m, NULL, 5000), 0);
+	ck_assert_uint_eq(m.type, WIRE_HELLO);
+	n = wire_encode_join(buf, sizeof(buf), j);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, NULL, 0, 1000), n);
+	r = fdpass_recv(sock, buf, sizeof(buf), fds, &nfds, 5000);
+	ck_assert_int_gt(r, 0);
+	ck_assert_uint_eq(nfds, WIRE_WELCOME_NFDS);
+	ck_assert_int_eq(wire_decode(buf, (size_t)r, nfds, 0, &m), 0);
+	ck_assert_uint_eq(m.type, WIRE_WELCOME);
+	return sock;
 }

@@ -109,10 +109,6 @@ void t_pipe(int p[2]);
 ssize_t t_read_full(int fd, void *buf, size_t n);
 int t_write_full(int fd, const void *buf, size_t n);
 
-/* A file of the build tree: $MEMENPSF_BUILDDIR (set by make check), else
- * the parent of the directory holding the test binary. malloc'ed. */
-char *t_build_file(const char *rel);
-
 /* One line from fd (byte by byte: nothing after it is taken). */
 void t_read_line(int fd, char *buf, size_t cap);
 
@@ -123,6 +119,12 @@ void t_read_line(int fd, char *buf, size_t cap);
 struct wire_msg;
 int t_raw_recv(int sock, struct wire_msg *m, unsigned *nfds_out,
 	       int timeout_ms);
+
+/* A raw client's handshake on t_path (not in children: ck_assert): HELLO,
+ * then JOIN j, then WELCOME, whose fds (WIRE_WELCOME_NFDS of them) it
+ * keeps in fds. Returns the socket. */
+struct wire_join;
+int t_raw_open_fds(const struct wire_join *j, int *fds);
 
 /* Each test's private directory and the server socket path in it, made
  * and removed around every test of a TCase from t_tcase. */

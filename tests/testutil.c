@@ -208,3 +208,24 @@ uint64_t tu_hash(const void *p, size_t n)
 	}
 	return h;
 }
+
+char *tu_build_file(const char *rel)
+{
+	const char *b = getenv("MEMENPSF_BUILDDIR");
+	char exe[4096], *p;
+	ssize_t n;
+
+	if (b && *b) {
+		ck_assert_int_gt(asprintf(&p, "%s/%s", b, rel), 0);
+		return p;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	if (strlen(exe) > 6 && strcmp(exe + strlen(exe) - 6, "/.libs") == 0)
+		exe[strlen(exe) - 6] = '\0';
+	*strrchr(exe, '/') = '\0';
+	ck_assert_int_gt(asprintf(&p, "%s/%s", exe, rel), 0);
+	return p;
+}
