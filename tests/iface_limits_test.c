@@ -608,7 +608,11 @@ START_TEST(test_flood)
 		(unsigned long long)st.refused);
 	ck_assert_uint_ge(st.opened, FLOOD_READY);
 	ck_assert_uint_gt(st.busy, 0);
-	ck_assert_uint_gt(st.refused, 0); /* half a JOIN: PROTOCOL */
+	/* st.refused (half a JOIN refused with PROTOCOL) is not asserted:
+	 * whether the server reads a flooder's half JOIN before the
+	 * per-process rule drops that connection is timing (0 in about one
+	 * run in ten, before and after this session's changes); the refusal
+	 * itself is test_hostile's H_TRUNCATED case in iface_test.c */
 	lserver_stop(srv, notes);
 	close(stop[0]);
 	close(stop[1]);
