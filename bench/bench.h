@@ -119,6 +119,8 @@ void stats_compute(uint64_t *v, uint64_t n, struct rtt_stats *out);
 /* The q-quantile (0..1) of sorted v by the nearest-rank method. */
 uint64_t stats_quantile(const uint64_t *v, uint64_t n, double q);
 
+/* Sort n doubles, ascending. */
+void stats_sort_double(double *v, unsigned n);
 /* The median of each figure of runs[0..n-1] (n >= 1, one case run n times)
  * into out: the lower middle value when n is even. A case skipped or not
  * measured in runs[0] stays so; a case failed in any run is that run. */
@@ -220,8 +222,17 @@ void report_md(const struct opts *o, const struct machine *m, int pinned,
 	       const int cpus[2], const struct case_result *r, unsigned n);
 void report_csv(const struct case_result *r, unsigned n);
 void report_json(const struct case_result *r, unsigned n);
-/* Evaluate the targets; prints them when print. Returns how many missed. */
-int report_targets(const struct case_result *r, unsigned n, int print);
+/* The sweeps of a --repeat run: case k of sweep rep at runs[rep * ncase + k]
+ * (cases that have no row included: they have neither rtt nor msgs/s). */
+struct sweeps {
+	const struct case_result *runs;
+	unsigned ncase, repeat;
+};
+/* Evaluate the targets on r (n rows: the medians, or the one sweep) and,
+ * when sw has two sweeps or more, on the ratios within each sweep (see
+ * report.c); prints them when print. Returns how many missed. */
+int report_targets(const struct case_result *r, unsigned n,
+		   const struct sweeps *sw, int print);
 /* Exposed for the unit tests. */
 const struct case_result *report_find(const struct case_result *r, unsigned n,
 				      const char *name, size_t size);

@@ -30,6 +30,7 @@ int main(int argc, char **argv)
 	struct case_result *res = NULL, *runs = NULL;
 	unsigned char *applies = NULL;
 	struct machine m;
+	struct sweeps sw;
 	struct opts o;
 	unsigned nall, nt = 0, ncase, n = 0, i, j, k, rep, nfailed = 0;
 	int cpus[2] = { -1, -1 }, pinned, tty, r, missed, ret = 1;
@@ -103,18 +104,21 @@ int main(int argc, char **argv)
 		stats_median_case(&res[n++], one, o.repeat);
 	}
 
+	sw.runs = runs;
+	sw.ncase = ncase;
+	sw.repeat = o.repeat;
 	switch (o.fmt) {
 	case OUT_MD:
 		report_md(&o, &m, pinned, cpus, res, n);
-		missed = report_targets(res, n, 1);
+		missed = report_targets(res, n, &sw, 1);
 		break;
 	case OUT_CSV:
 		report_csv(res, n);
-		missed = report_targets(res, n, 0);
+		missed = report_targets(res, n, &sw, 0);
 		break;
 	default:
 		report_json(res, n);
-		missed = report_targets(res, n, 0);
+		missed = report_targets(res, n, &sw, 0);
 		break;
 	}
 	fflush(stdout);

@@ -57,9 +57,14 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static double median_double(double *v, unsigned n)
+void stats_sort_double(double *v, unsigned n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
+}
+
+static double median_double(double *v, unsigned n)
+{
+	stats_sort_double(v, n);
 	return v[(n - 1) / 2];
 }
 

@@ -177,30 +177,67 @@ START_TEST(targets_pass_and_miss)
 	r[5] = row(&fake_zc, 4096, 300, 7e6);
 	/* 1.25x floor, 20x unix, 6x at 4 KiB, zc 7/6: all pass; the rest
 	 * (ipcq-block, ipcq-sleep, batch, iface) are not measured */
-	ck_assert_int_eq(report_targets(r, 6, 0), 0);
+	ck_assert_int_eq(report_targets(r, 6, NULL, 0), 0);
 	ck_assert_ptr_eq(report_find(r, 6, "ipcq-spin", 4096), &r[3]);
 	ck_assert_ptr_null(report_find(r, 6, "ipcq-spin", 1024));
 
 	r[1].rtt.p50 = 140;  /* 1.4x floor-line: miss */
-	ck_assert_int_eq(report_targets(r, 6, 0), 1);
+	ck_assert_int_eq(report_targets(r, 6, NULL, 0), 1);
 	r[1].msgs_per_s = 5e6; /* and 5x unix-stream at 64 B: miss */
-	ck_assert_int_eq(report_targets(r, 6, 0), 2);
+	ck_assert_int_eq(report_targets(r, 6, NULL, 0), 2);
 	r[5].msgs_per_s = 5e6; /* zero-copy slower than copying: miss */
-	ck_assert_int_eq(report_targets(r, 6, 0), 3);
+	ck_assert_int_eq(report_targets(r, 6, NULL, 0), 3);
 	r[5].skipped = 1;      /* a skipped row is not compared */
-	ck_assert_int_eq(report_targets(r, 6, 0), 2);
+	ck_assert_int_eq(report_targets(r, 6, NULL, 0), 2);
 
 	r[0].has_idle = 0;
 	r[2].has_idle = 1;     /* idle consumer above 1% of a core: miss */
 	r[2].idle_cpu_pct = 1.5;
-	ck_assert_int_eq(report_targets(r, 6, 0), 3);
+	ck_assert_int_eq(report_targets(r, 6, NULL, 0), 3);
 	r[2].idle_cpu_pct = 0.2;
-	ck_assert_int_eq(report_targets(r, 6, 0), 2);
+	ck_assert_int_eq(report_targets(r, 6, NULL, 0), 2);
 
 	/* a failed row misses the targets that need it; it is not found */
 	r[3].failed = 1; /* ipcq-spin 4 KiB: the 4 KiB and zero-copy targets */
-	ck_assert_int_eq(report_targets(r, 6, 0), 4);
+	ck_assert_int_eq(report_targets(r, 6, NULL, 0), 4);
 	ck_assert_ptr_null(report_find(r, 6, "ipcq-spin", 4096));
+}
+END_TEST
+
+/* --repeat: a target is judged on the ratio within each sweep (median over
+ * the sweeps), not on the ratio of two medians taken from different sweeps. */
+static const struct transport fake_iface = { .name = "iface-spin" };
+
+static int paired_misses(const double ipcq[3], const double iface[3])
+{
+	struct case_result runs[6], one[3], res[2];
+	struct sweeps sw = { runs, 2, 3 };
+	unsigned rep, k;
+
+	for (rep = 0; rep < 3; rep++) {
+		runs[rep * 2] = row(&fake_spin, 64, 0, ipcq[rep]);
+		runs[rep * 2 + 1] = row(&fake_iface, 64, 0, iface[rep]);
+	}
+	for (k = 0; k < 2; k++) {
+		for (rep = 0; rep < 3; rep++)
+			one[rep] = runs[rep * 2 + k];
+		stats_median_case(&res[k], one, 3);
+	}
+	return report_targets(res, 2, &sw, 0);
+}
+
+START_TEST(targets_paired_sweeps)
+{
+	const double ipcq[3] = { 10e6, 5e6, 8e6 };
+	/* per sweep 0.95, 0.92, 0.375: median 0.92 passes; the medians of
+	 * the rows (4.6 / 8) would say 0.575 */
+	const double slow_once[3] = { 9.5e6, 4.6e6, 3e6 };
+	/* per sweep 0.85, 1.8, 0.5: median 0.85 misses; the medians of the
+	 * rows (8.5 / 8) would say 1.06 */
+	const double mostly_slow[3] = { 8.5e6, 9e6, 4e6 };
+
+	ck_assert_int_eq(paired_misses(ipcq, slow_once), 0);
+	ck_assert_int_eq(paired_misses(ipcq, mostly_slow), 1);
 }
 END_TEST
 
@@ -543,6 +580,7 @@ START_TEST(run_repeat)
 	ck_assert_ptr_nonnull(strstr(o.err, "[run 1/2] [  2/2] unix-stream 1024 B\n"));
 	ck_assert_ptr_nonnull(strstr(o.err, "[run 2/2] [  1/2] unix-stream 64 B\n"));
 	ck_assert_ptr_nonnull(strstr(o.out, "median of its 2 runs"));
+	ck_assert_ptr_nonnull(strstr(o.out, "each ratio taken within one sweep"));
 	ck_assert_uint_eq(count_of(o.out, "| unix-stream | "), 2);
 	output_free(&o);
 	run_bench(bad, &o);
@@ -620,6 +658,7 @@ static Suite *bench_suite(void)
 	tcase_add_test(tc, msg_corrupt_hook);
 	tcase_add_test(tc, sizes_parse);
 	tcase_add_test(tc, targets_pass_and_miss);
+	tcase_add_test(tc, targets_paired_sweeps);
 	tcase_add_test(tc, median_of_runs);
 	suite_add_tcase(s, tc);
 
