@@ -1072,7 +1072,6 @@ int iface_server_create(struct iface_server **out,
 	lo.mode = s->cfg.mode;
 	lo.nonblock = 1;
 	lo.backlog = s->cfg.backlog; /* 0: fdpass's default */
-
 	r = fdpass_listen(&s->lst, s->path, &lo);
 	if (r < 0)
 		goto err;

@@ -34,12 +34,12 @@ void tu_leak_teardown(void);
  * calling process); free with tu_rmtree(), which removes it and everything
  * in it. Directories that processes now gone left there are removed first. */
 char *tu_tmpdir(void);
+void tu_rmtree(char *dir);
 
 /* A file of the build tree: $MEMENPSF_BUILDDIR (set by make check), else
  * the parent of the directory holding the test binary (libtool keeps it in
  * tests/.libs). malloc'ed. */
 char *tu_build_file(const char *rel);
-void tu_rmtree(char *dir);
 
 /* Wait for a child; returns its exit code (0..255), or 128 + signal number
  * when a signal ended it, or -1. */

@@ -272,9 +272,10 @@ MEMENPSF_API void ipcq_set_spin(struct ipcq *q, unsigned spins);
  * receives say -EBADMSG too). After waking (or when the
  * caller stops waiting) call ipcq_disarm(): it clears the flag and drains the
  * doorbell. Without arm, the peer never rings; but after a blocking call of
- * this side (ipcq_wait and the *_wait calls) the doorbell may stay readable
- * with a ring already taken care of, until the next ipcq_arm or
- * ipcq_disarm, which drain it (the blocking call leaves the read for later,
+ * this side (ipcq_wait and the *_wait calls), and after an ipcq_arm that
+ * returned -EALREADY (the peer may have rung while the flag was up), the
+ * doorbell may stay readable with a ring already taken care of, until the
+ * next ipcq_arm or ipcq_disarm, which drain it (the read is left for later,
  * off the way to the work): a loop that keeps the fd in its poll set while
  * not armed should disarm on such a wake-up and not count it as work.
  */
