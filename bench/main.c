@@ -65,11 +65,17 @@ int main(int argc, char **argv)
 	tty = isatty(STDERR_FILENO);
 
 	/* whole sweeps one after another, so that a burst of other work hits
-	 * one run of a case, not all of them */
+	 * one run of a case, not all of them; every other sweep runs the
+	 * transports of a size in reverse order, so that a row that gains or
+	 * loses by what ran just before it (caches, the other side's CPU
+	 * state) does so in half the pairs a target compares, not all */
 	for (rep = 0; rep < o.repeat; rep++) {
-		k = 0;
+		unsigned pos = 0;
+
 		for (j = 0; j < o.nsizes; j++)
-			for (i = 0; i < nt; i++, k++) {
+			for (unsigned u = 0; u < nt; u++, pos++) {
+				i = rep & 1 ? nt - 1 - u : u;
+				k = j * nt + i;
 				if (o.progress) {
 					char run[32] = "";
 
@@ -78,7 +84,7 @@ int main(int argc, char **argv)
 							 "[run %u/%u] ", rep + 1,
 							 o.repeat);
 					fprintf(stderr, "%s%s[%3u/%u] %s %zu B%s",
-						tty ? "\r\033[K" : "", run, k + 1,
+						tty ? "\r\033[K" : "", run, pos + 1,
 						ncase, ts[i]->name, o.sizes[j],
 						tty ? "" : "\n");
 					fflush(stderr);

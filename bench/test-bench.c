@@ -572,6 +572,8 @@ START_TEST(run_repeat)
 {
 	const char *args[] = { "--quick", "--repeat", "2", "--only",
 			       "unix-stream", "--sizes", "64,1024", NULL };
+	const char *two[] = { "--quick", "--repeat", "2", "--only",
+			      "unix-stream,pipe", "--sizes", "64", NULL };
 	const char *bad[] = { "--repeat", "0", NULL };
 	struct output o;
 
@@ -582,6 +584,16 @@ START_TEST(run_repeat)
 	ck_assert_ptr_nonnull(strstr(o.out, "median of its 2 runs"));
 	ck_assert_ptr_nonnull(strstr(o.out, "each ratio taken within one sweep"));
 	ck_assert_uint_eq(count_of(o.out, "| unix-stream | "), 2);
+	output_free(&o);
+	/* the second sweep runs the transports of a size in reverse order */
+	run_bench(two, &o);
+	ck_assert_msg(o.status == 0, "exit %d: %s", o.status, o.err);
+	ck_assert_ptr_nonnull(strstr(o.err, "[run 1/2] [  1/2] pipe 64 B\n"));
+	ck_assert_ptr_nonnull(strstr(o.err, "[run 1/2] [  2/2] unix-stream 64 B\n"));
+	ck_assert_ptr_nonnull(strstr(o.err, "[run 2/2] [  1/2] unix-stream 64 B\n"));
+	ck_assert_ptr_nonnull(strstr(o.err, "[run 2/2] [  2/2] pipe 64 B\n"));
+	ck_assert_uint_eq(count_of(o.out, "| pipe | 64 B |"), 1);
+	ck_assert_uint_eq(count_of(o.out, "| unix-stream | 64 B |"), 1);
 	output_free(&o);
 	run_bench(bad, &o);
 	ck_assert_int_eq(o.status, 2);
