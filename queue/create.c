@@ -158,6 +158,7 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 	q->memfd = q->efd_data = q->efd_space = -1;
 	q->my_efd = q->peer_efd = q->peer_fd = -1;
 	q->spin = IPCQ_DEFAULT_SPIN;
+	q->light = (unsigned)os_membarrier_ready();
 	if (role == IPCQ_PRODUCER) {
 		q->mine = &shm->prod;
 		q->peer = &shm->cons;
@@ -189,6 +190,10 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 		q->peer_sleep = &shm->prod_sleep;
 		q->idx = head;
 	}
+	/* Before I can ever arm: from now on a peer that reads the bit may
+	 * wake me without its fence, and I arm with a membarrier. */
+	__atomic_store_n(&q->my_sleep->caps, q->light ? IPCQ_CAP_MEMBARRIER : 0,
+			 __ATOMIC_SEQ_CST);
 	*out = q;
 	return 0;
 }

@@ -39,6 +39,9 @@ struct ipcq {
 	unsigned packed;      /* stride == elem_size: a run is one memcpy */
 	unsigned pending;     /* reserved (producer) / peeked (consumer) */
 	unsigned tail_lied;   /* consumer: a forced check caught tail lying */
+	unsigned light;       /* my process is registered for membarrier(2):
+			       * I fence by it when I arm, and leave my own
+			       * fence out when waking a peer that does too */
 	enum ipcq_role role;
 
 	struct ipcq_side_line *mine; /* my line (I write index) */

@@ -82,13 +82,19 @@ struct ipcq_side_line {
 /* One side's sleep line. asleep is set by its owner (IPCQ_ASLEEP when it
  * arms, 0 when it disarms) and turned to IPCQ_RUNG by the peer that rang
  * its doorbell (once per sleep); bell (path rings) is bumped by the peer and
- * futex-waited by the owner. */
+ * futex-waited by the owner; caps is written by the owner when it attaches:
+ * IPCQ_CAP_MEMBARRIER says it raises its flag with a membarrier(2) that
+ * fences every registered process, so a registered waker may leave out its
+ * own fence (ring.c, wake_peer). Version 2 rings made before caps existed
+ * hold 0 there: every waker fences. */
 #define IPCQ_ASLEEP 1u
 #define IPCQ_RUNG 2u
+#define IPCQ_CAP_MEMBARRIER 1u
 struct ipcq_sleep_line {
 	uint32_t asleep;
 	uint32_t bell;
-	uint8_t pad[IPCQ_LINE_PAIR - 8];
+	uint32_t caps;
+	uint8_t pad[IPCQ_LINE_PAIR - 12];
 };
 
 struct ipcq_shm {
@@ -125,6 +131,7 @@ _Static_assert(offsetof(struct ipcq_side_line, pid) == 8, "pid");
 _Static_assert(offsetof(struct ipcq_side_line, start_time) == 16, "start");
 _Static_assert(sizeof(struct ipcq_sleep_line) == IPCQ_LINE_PAIR, "sleep line");
 _Static_assert(offsetof(struct ipcq_sleep_line, bell) == 4, "bell");
+_Static_assert(offsetof(struct ipcq_sleep_line, caps) == 8, "caps");
 _Static_assert(offsetof(struct ipcq_shm, prod) == 128, "producer line");
 _Static_assert(offsetof(struct ipcq_shm, cons) == 256, "consumer line");
 _Static_assert(offsetof(struct ipcq_shm, cons_sleep) == 384, "cons sleep");

@@ -55,6 +55,14 @@ int os_proc_start(pid_t pid, uint64_t *out);
 /* Non-zero when pid is running and started at start (0: unknown yet, any
  * start matches). pid reuse cannot fool it. */
 int os_proc_alive(pid_t pid, uint64_t start);
+/* Asymmetric fences (membarrier(2), MEMBARRIER_CMD_GLOBAL_EXPEDITED).
+ * os_membarrier_ready: 1 when this process is registered for them (done
+ * once per process, on the first call; later calls read the answer), 0
+ * when the kernel or a seccomp filter says no. os_membarrier: a full
+ * barrier on every CPU running a registered process (and here); 0 or
+ * -errno. */
+int os_membarrier_ready(void);
+int os_membarrier(void);
 /* poll() that retries EINTR with the time left; returns as poll(2). */
 int os_poll(struct pollfd *fds, unsigned n, int timeout_ms);
 

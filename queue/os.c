@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -183,6 +184,34 @@ int os_futex_wait(uint32_t *word, uint32_t val, int ms)
 	if (r < 0 && errno == EINTR)
 		return -EINTR;
 	return 0; /* woken, EAGAIN (value changed) or ETIMEDOUT */
+}
+
+int os_membarrier_ready(void)
+{
+	/* 0: not asked yet, 1: registered, -1: not available */
+	static int state;
+	int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+	long q;
+
+	if (s)
+		return s > 0;
+	q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	s = -1;
+	if (q > 0 && (q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+	    (q & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) &&
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED,
+		    0, 0) == 0)
+		s = 1;
+	/* Racing first calls do the same and agree; registering twice is
+	 * harmless. */
+	__atomic_store_n(&state, s, __ATOMIC_RELEASE);
+	return s > 0;
+}
+
+int os_membarrier(void)
+{
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) ?
+		       -errno : 0;
 }
 
 void os_futex_wake(uint32_t *word)

@@ -57,10 +57,21 @@ static inline void wake_peer(struct ipcq *q)
 {
 	uint32_t a;
 
-	/* Dekker pair: this fence orders my index store before the load of
-	 * the peer's flag; it pairs with the fence in ipcq_arm() between the
-	 * peer's flag store and its re-check of the ring. */
-	atomic_thread_fence(memory_order_seq_cst);
+	/* Dekker pair: my index store is ordered before the load of the
+	 * peer's flag, pairing with what orders the peer's flag store before
+	 * its re-check of the ring in ipcq_arm(). When both sides are
+	 * registered for membarrier(2) (a peer that says so arms with one),
+	 * the peer's membarrier runs a full barrier here if I am running,
+	 * and a context switch is one if I am not: a compiler barrier is all
+	 * I need, and my stores drain while I go on (a seq_cst fence waits
+	 * for them: the 16 lines of a 1 KiB message, every message). Else
+	 * the fence pairs with the peer's fence. */
+	if (likely(q->light) &&
+	    (__atomic_load_n(&q->peer_sleep->caps, __ATOMIC_RELAXED) &
+	     IPCQ_CAP_MEMBARRIER))
+		atomic_signal_fence(memory_order_seq_cst);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
 	a = __atomic_load_n(&q->peer_sleep->asleep, __ATOMIC_RELAXED);
 	if (likely(a == 0) || a == IPCQ_RUNG)
 		return;

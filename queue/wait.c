@@ -82,11 +82,24 @@ int ipcq_arm(struct ipcq *q)
 		 * returns at once. */
 		q->bell_snap = __atomic_load_n(&q->my_sleep->bell,
 					       __ATOMIC_ACQUIRE);
-	/* Seq_cst store then fence: my flag is visible before I look at the
-	 * ring again. Pairs with the fence in wake_peer(): either the peer
-	 * sees my flag and rings, or I see its index and do not sleep. */
+	/* Seq_cst store then a full barrier on both sides: my flag is visible
+	 * before I look at the ring again, and the peer's index store before
+	 * its look at my flag. Pairs with wake_peer(): either the peer sees
+	 * my flag and rings, or I see its index and do not sleep. Registered
+	 * (my caps say so), the membarrier fences the peer too, so its
+	 * wake_peer may leave its own fence out; a membarrier that fails
+	 * (it should not) makes me unregistered for good: caps 0, then the
+	 * fence, and sleeps in slices, since a peer that read the old caps
+	 * may have left a fence out. */
 	__atomic_store_n(&q->my_sleep->asleep, IPCQ_ASLEEP, __ATOMIC_SEQ_CST);
-	atomic_thread_fence(memory_order_seq_cst);
+	if (!q->light || os_membarrier() < 0) {
+		if (q->light) {
+			q->light = 0;
+			__atomic_store_n(&q->my_sleep->caps, 0,
+					 __ATOMIC_SEQ_CST);
+		}
+		atomic_thread_fence(memory_order_seq_cst);
+	}
 	r = ipcq_ready(q);
 	if (r != 0) {
 		disarm_lazy(q);
@@ -130,6 +143,13 @@ static int sleep_once(struct ipcq *q, int ms)
 		os_futex_wait(&q->my_sleep->bell, q->bell_snap, ms);
 		return 0;
 	}
+	if (!q->light && (ms < 0 || ms > IPCQ_PATH_SLICE_MS) &&
+	    (__atomic_load_n(&q->peer_sleep->caps, __ATOMIC_RELAXED) &
+	     IPCQ_CAP_MEMBARRIER))
+		/* I cannot fence the peer, and it may have left its fence
+		 * out (it read caps before mine said 0): look again now and
+		 * then rather than miss its wake-up for good */
+		ms = IPCQ_PATH_SLICE_MS;
 	p[0].fd = q->my_efd;
 	p[0].events = POLLIN;
 	p[0].revents = 0;

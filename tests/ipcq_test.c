@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <linux/membarrier.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1777,6 +1779,237 @@ START_TEST(test_ring_once)
 }
 END_TEST
 
+/* Whether this kernel gives a process asymmetric fences, asked without the
+ * library. */
+static int kernel_membarrier(void)
+{
+	long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	return q > 0 && (q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+	       (q & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED);
+}
+
+/* Each side says in its own sleep line whether it arms with a membarrier
+ * (white box): where the kernel has them both sides do, and a waker may
+ * then leave out its fence; elsewhere neither says so. */
+START_TEST(test_caps_membarrier)
+{
+	struct ipcq_config c = iq_cfg(8, 16);
+	uint32_t want = kernel_membarrier() ? IPCQ_CAP_MEMBARRIER : 0;
+	char *dir = NULL, *file = NULL;
+	struct ipcq *p, *q;
+
+	if (_i) {
+		dir = tu_tmpdir();
+		ck_assert_int_ge(asprintf(&file, "%s/ring", dir), 0);
+		ck_assert_int_eq(ipcq_create_path(&q, file, &c, IPCQ_CONSUMER, 0), 0);
+		ck_assert_int_eq(ipcq_open_path(&p, file, NULL, IPCQ_PRODUCER), 0);
+	} else {
+		iq_pair(&c, &p, &q);
+	}
+	ck_assert_uint_eq(p->light, want != 0);
+	ck_assert_uint_eq(q->light, want != 0);
+	ck_assert_uint_eq(p->shm->prod_sleep.caps, want);
+	ck_assert_uint_eq(q->shm->cons_sleep.caps, want);
+	ipcq_close(p);
+	ipcq_close(q);
+	if (dir) {
+		tu_rmtree(dir);
+		free(file);
+	}
+}
+END_TEST
+
+/* Make a handle act as in a process that membarrier(2) is not available to
+ * (white box): it fences, and its caps say 0. Before any traffic: a peer
+ * that read the old caps could leave its fence out (wait.c sleeps in slices
+ * then). */
+static void make_heavy(struct ipcq *q)
+{
+	q->light = 0;
+	__atomic_store_n(&q->my_sleep->caps, 0, __ATOMIC_SEQ_CST);
+}
+
+/* The Dekker pair as a litmus test: in each round the producer pushes one
+ * element while the consumer arms, both let go at once with a random skew
+ * of a few dozen pauses, so the producer's publish and its look at the
+ * flag overlap the consumer's flag store and its look at the ring. The one
+ * outcome the pair forbids: the consumer's look found the ring empty (it
+ * would sleep) and the producer's look found it awake (no ring). With the
+ * sleeper's membarrier left out, 100-400 rounds in LITMUS_ROUNDS showed it
+ * here (a plain build; fewer under ASan). _i: which side acts as
+ * unregistered (make_heavy): none, producer, consumer, both. */
+#define LITMUS_ROUNDS 50000
+struct litmus {
+	uint64_t ready, go, armed, checked;
+	int arm_res;
+};
+
+static void litmus_wait(const uint64_t *w, uint64_t k)
+{
+	while (__atomic_load_n(w, __ATOMIC_ACQUIRE) != k)
+		cpu_relax();
+}
+
+/* A random delay of 0-1023 empty loop rounds (a few cycles each: a pause
+ * is too coarse for a window of a store's drain, a hundred nanoseconds). */
+static void litmus_skew(uint64_t *rnd)
+{
+	*rnd = *rnd * 6364136223846793005ull + 1442695040888963407ull;
+	for (unsigned n = (unsigned)(*rnd >> 54); n; n--)
+		__asm__ volatile("" ::: "memory");
+}
+
+struct litmus_arg {
+	struct litmus *l;
+	int heavy;
+};
+
+static int child_litmus(int sock, void *arg)
+{
+	struct litmus_arg *a = arg;
+	struct litmus *l = a->l;
+	uint64_t rnd = 7;
+	struct ipcq *q;
+	struct iq_msg m;
+	int r;
+
+	r = ipcq_accept(&q, sock, NULL, 5000);
+	if (r < 0)
+		return 10;
+	if (a->heavy)
+		make_heavy(q);
+	for (uint64_t k = 1; k <= LITMUS_ROUNDS; k++) {
+		__atomic_store_n(&l->ready, k, __ATOMIC_RELEASE);
+		litmus_wait(&l->go, k);
+		litmus_skew(&rnd);
+		r = ipcq_arm(q);
+		l->arm_res = r;
+		__atomic_store_n(&l->armed, k, __ATOMIC_RELEASE);
+		litmus_wait(&l->checked, k);
+		if (r == 0)
+			ipcq_disarm(q);
+		else if (r != -EALREADY)
+			return 11;
+		if (ipcq_pop(q, &m) != 0 || !iq_ok(&m, k))
+			return 12;
+	}
+	ipcq_close(q);
+	return 0;
+}
+
+START_TEST(test_dekker_litmus)
+{
+	struct ipcq_config c = iq_cfg(sizeof(struct iq_msg), 4);
+	struct litmus_arg a = { NULL, _i & 2 };
+	unsigned lost = 0, slept = 0;
+	uint64_t rnd = 11;
+	struct ipcq *p;
+	struct iq_msg m;
+	int sock;
+	pid_t pid;
+
+	a.l = mmap(NULL, sizeof(*a.l), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(a.l, MAP_FAILED);
+	memset(a.l, 0, sizeof(*a.l));
+	pid = iq_fork(child_litmus, &a, &sock);
+	ck_assert_int_eq(ipcq_create(&p, &c, IPCQ_PRODUCER), 0);
+	if (_i & 1)
+		make_heavy(p);
+	ck_assert_int_eq(ipcq_share(p, sock, 5000), 0);
+	for (uint64_t k = 1; k <= LITMUS_ROUNDS; k++) {
+		uint32_t flag;
+
+		litmus_wait(&a.l->ready, k);
+		iq_fill(&m, k);
+		__atomic_store_n(&a.l->go, k, __ATOMIC_RELEASE);
+		litmus_skew(&rnd);
+		ck_assert_int_eq(ipcq_push(p, &m), 0);
+		litmus_wait(&a.l->armed, k);
+		flag = __atomic_load_n(&p->peer_sleep->asleep, __ATOMIC_ACQUIRE);
+		slept += a.l->arm_res == 0;
+		lost += a.l->arm_res == 0 && flag == IPCQ_ASLEEP;
+		__atomic_store_n(&a.l->checked, k, __ATOMIC_RELEASE);
+	}
+	ck_assert_int_eq(tu_wait(pid), 0);
+	/* the race was run: some rounds went each way */
+	ck_assert_uint_gt(slept, 0);
+	ck_assert_uint_lt(slept, LITMUS_ROUNDS);
+	ck_assert_msg(lost == 0, "%u of %u rounds lost the wake-up", lost,
+		      LITMUS_ROUNDS);
+	ipcq_close(p);
+	close(sock);
+	munmap(a.l, sizeof(*a.l));
+}
+END_TEST
+
+#define MIXED_COUNT 20000
+
+/* Child: the consumer, unregistered when told so (bit 1 of arg), always
+ * sleeping (spin 0): pops every element with a time-out, in order. */
+static int child_mixed_consumer(int sock, void *arg)
+{
+	int heavy = (int)(intptr_t)arg & 2;
+	struct ipcq *q;
+	struct iq_msg m;
+	int r;
+
+	r = ipcq_accept(&q, sock, NULL, 5000);
+	if (r < 0)
+		return 10;
+	if (q->light != (unsigned)kernel_membarrier())
+		return 11;
+	if (heavy)
+		make_heavy(q);
+	if (write(sock, "", 1) != 1) /* the producer may start */
+		return 14;
+	ipcq_set_spin(q, 0);
+	for (uint64_t i = 0; i < MIXED_COUNT; i++) {
+		r = ipcq_pop_wait(q, &m, 5000);
+		if (r == -ETIMEDOUT)
+			return 12; /* a wake-up was lost */
+		if (r < 0 || !iq_ok(&m, i))
+			return 13;
+	}
+	ipcq_close(q);
+	return 0;
+}
+
+/* Both sides sleep on a small ring (spin 0, capacity 4): every element
+ * costs a wake-up one way or the other, in each mix of a side that fences
+ * by membarrier and one that cannot (make_heavy). A lost wake-up ends a
+ * wait by its time-out. */
+START_TEST(test_wake_mixed)
+{
+	struct ipcq_config c = iq_cfg(sizeof(struct iq_msg), 4);
+	struct ipcq *p;
+	struct iq_msg m;
+	char b;
+	int sock;
+	pid_t pid;
+
+	pid = iq_fork(child_mixed_consumer, (void *)(intptr_t)_i, &sock);
+	ck_assert_int_eq(ipcq_create(&p, &c, IPCQ_PRODUCER), 0);
+	if (_i & 1)
+		make_heavy(p);
+	ipcq_set_spin(p, 0);
+	ck_assert_int_eq(ipcq_share(p, sock, 5000), 0);
+	ck_assert_int_eq(read(sock, &b, 1), 1); /* the consumer is set */
+	for (uint64_t i = 0; i < MIXED_COUNT; i++) {
+		iq_fill(&m, i);
+		ck_assert_int_eq(ipcq_push_wait(p, &m, 5000), 0);
+	}
+	ck_assert_int_eq(tu_wait(pid), 0);
+	/* what the consumer said of itself */
+	ck_assert_uint_eq(p->peer_sleep->caps,
+			  kernel_membarrier() && !(_i & 2) ?
+				  IPCQ_CAP_MEMBARRIER : 0);
+	ipcq_close(p);
+	close(sock);
+}
+END_TEST
+
 /* After a wake-up, ipcq_wait goes to the work without reading its doorbell
  * (one system call less between the wake-up and the work); the next arm
  * drains the ring left there before it raises the flag, so it cannot end
@@ -1994,6 +2227,9 @@ int main(void)
 	tcase_add_test(tc, test_arm_poll);
 	tcase_add_loop_test(tc, test_ring_once, 0, 2);
 	tcase_add_test(tc, test_wake_lazy_drain);
+	tcase_add_loop_test(tc, test_caps_membarrier, 0, 2);
+	tcase_add_loop_test(tc, test_wake_mixed, 0, 4);
+	tcase_add_loop_test(tc, test_dekker_litmus, 0, 4);
 	tc = tcase(s, "stress", 120);
 	tcase_add_loop_test(tc, test_stress, 0, S_COUNT);
 

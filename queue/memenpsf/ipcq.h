@@ -278,6 +278,10 @@ MEMENPSF_API void ipcq_set_spin(struct ipcq *q, unsigned spins);
  * next ipcq_arm or ipcq_disarm, which drain it (the read is left for later,
  * off the way to the work): a loop that keeps the fd in its poll set while
  * not armed should disarm on such a wake-up and not count it as work.
+ * ipcq_arm is a system call where the kernel has membarrier(2) (it fences
+ * the peer's process for it, so that the peer's publishes need no fence of
+ * their own): about 0.25 us, a few us when the peer is running. Arm on the
+ * way to sleeping, not in a busy loop.
  */
 MEMENPSF_API int ipcq_fd(const struct ipcq *q);
 /* 1 when the peer's "asleep" flag on this ring is up (it armed and has not
