@@ -158,7 +158,8 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 	q->memfd = q->efd_data = q->efd_space = -1;
 	q->my_efd = q->peer_efd = q->peer_fd = -1;
 	q->spin = IPCQ_DEFAULT_SPIN;
-	q->light = (unsigned)os_membarrier_ready();
+	q->registered = (unsigned)os_membarrier_ready();
+	q->light = q->registered;
 	if (role == IPCQ_PRODUCER) {
 		q->mine = &shm->prod;
 		q->peer = &shm->cons;
@@ -190,10 +191,9 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 		q->peer_sleep = &shm->prod_sleep;
 		q->idx = head;
 	}
-	/* Before I can ever arm: from now on a peer that reads the bit may
+	/* Before I can ever arm: from now on a peer that reads the bits may
 	 * wake me without its fence, and I arm with a membarrier. */
-	__atomic_store_n(&q->my_sleep->caps, q->light ? IPCQ_CAP_MEMBARRIER : 0,
-			 __ATOMIC_SEQ_CST);
+	ipcq_store_caps(q);
 	*out = q;
 	return 0;
 }
@@ -402,6 +402,7 @@ void ipcq_set_peer_fd(struct ipcq *q, int fd)
 void ipcq_set_spin(struct ipcq *q, unsigned spins)
 {
 	q->spin = spins;
+	ipcq_set_light(q, spins);
 }
 
 int ipcq_type_id(uint8_t out[IPCQ_TYPE_ID_SIZE], const char *name,

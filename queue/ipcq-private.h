@@ -39,9 +39,11 @@ struct ipcq {
 	unsigned packed;      /* stride == elem_size: a run is one memcpy */
 	unsigned pending;     /* reserved (producer) / peeked (consumer) */
 	unsigned tail_lied;   /* consumer: a forced check caught tail lying */
-	unsigned light;       /* my process is registered for membarrier(2):
-			       * I fence by it when I arm, and leave my own
-			       * fence out when waking a peer that does too */
+	unsigned registered;  /* my process is registered for membarrier(2):
+			       * I leave my fence out when waking a peer that
+			       * arms with one (its caps say so) */
+	unsigned light;       /* I arm with a membarrier (registered, spin >
+			       * 0), and my caps say so */
 	enum ipcq_role role;
 
 	struct ipcq_side_line *mine; /* my line (I write index) */
@@ -97,6 +99,13 @@ int ipcq_ready(struct ipcq *q);
  * one says full, the consumer keeps tail off its fast path (cons_check); a
  * lie is caught by the ipcq_ready() that comes before sleeping. */
 int ipcq_ready_spin(struct ipcq *q);
+
+/* wait.c */
+/* Store my caps from registered and light (seq_cst: before my next arm). */
+void ipcq_store_caps(struct ipcq *q);
+/* Arm with a membarrier or not: on with registered and spins > 0; turning
+ * it off costs a membarrier (a peer may have read the old caps). */
+void ipcq_set_light(struct ipcq *q, unsigned spins);
 
 /* share.c / path.c */
 int ipcq_path_peer_alive(const struct ipcq *q);

@@ -82,14 +82,18 @@ struct ipcq_side_line {
 /* One side's sleep line. asleep is set by its owner (IPCQ_ASLEEP when it
  * arms, 0 when it disarms) and turned to IPCQ_RUNG by the peer that rang
  * its doorbell (once per sleep); bell (path rings) is bumped by the peer and
- * futex-waited by the owner; caps is written by the owner when it attaches:
- * IPCQ_CAP_MEMBARRIER says it raises its flag with a membarrier(2) that
- * fences every registered process, so a registered waker may leave out its
- * own fence (ring.c, wake_peer). Version 2 rings made before caps existed
- * hold 0 there: every waker fences. */
+ * futex-waited by the owner; caps is written by the owner (when it attaches,
+ * and when its spin setting moves to or from 0): IPCQ_CAP_MEMBARRIER says
+ * it raises its flag with a membarrier(2) that fences every registered
+ * process, so a registered waker may leave out its own fence (ring.c,
+ * wake_peer); IPCQ_CAP_REGISTERED says its process is registered, so it
+ * may leave out its own fence when waking a peer that says the former.
+ * Version 2 rings made before caps existed hold 0 there: every waker
+ * fences. */
 #define IPCQ_ASLEEP 1u
 #define IPCQ_RUNG 2u
 #define IPCQ_CAP_MEMBARRIER 1u
+#define IPCQ_CAP_REGISTERED 2u
 struct ipcq_sleep_line {
 	uint32_t asleep;
 	uint32_t bell;

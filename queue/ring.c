@@ -66,7 +66,7 @@ static inline void wake_peer(struct ipcq *q)
 	 * I need, and my stores drain while I go on (a seq_cst fence waits
 	 * for them: the 16 lines of a 1 KiB message, every message). Else
 	 * the fence pairs with the peer's fence. */
-	if (likely(q->light) &&
+	if (likely(q->registered) &&
 	    (__atomic_load_n(&q->peer_sleep->caps, __ATOMIC_RELAXED) &
 	     IPCQ_CAP_MEMBARRIER))
 		atomic_signal_fence(memory_order_seq_cst);

@@ -66,6 +66,43 @@ static void disarm_lazy(struct ipcq *q)
 	q->stale = !q->path;
 }
 
+void ipcq_store_caps(struct ipcq *q)
+{
+	__atomic_store_n(&q->my_sleep->caps,
+			 (q->registered ? IPCQ_CAP_REGISTERED : 0) |
+				 (q->light ? IPCQ_CAP_MEMBARRIER : 0),
+			 __ATOMIC_SEQ_CST);
+}
+
+/* A membarrier failed (it should not): I am unregistered for good, caps 0;
+ * a peer that read the old caps may have left a fence out, so my blocking
+ * calls sleep in slices (sleep_once) while the peer says it is
+ * registered. */
+static void unregister(struct ipcq *q)
+{
+	q->registered = q->light = 0;
+	ipcq_store_caps(q);
+}
+
+/* With spin 0 a side arms at every wait: a membarrier there (0.25 us, a few
+ * us when the peer is running) costs more than the peer's fence per
+ * publish (ipcq-sleep / floor-eventfd 1.13-1.31x against 1.08-1.17x with
+ * fences, alternated). So it arms with a fence and says so; the peer then
+ * fences its publishes. Dropping the bit is safe after one membarrier: a
+ * waker that read the old caps and left its fence out had its publish
+ * made visible by it (or reads the new caps after it, and fences). */
+void ipcq_set_light(struct ipcq *q, unsigned spins)
+{
+	unsigned want = q->registered && spins > 0;
+
+	if (want == q->light)
+		return;
+	q->light = want;
+	ipcq_store_caps(q);
+	if (!want && os_membarrier() < 0)
+		unregister(q);
+}
+
 int ipcq_arm(struct ipcq *q)
 {
 	int r;
@@ -88,16 +125,11 @@ int ipcq_arm(struct ipcq *q)
 	 * my flag and rings, or I see its index and do not sleep. Registered
 	 * (my caps say so), the membarrier fences the peer too, so its
 	 * wake_peer may leave its own fence out; a membarrier that fails
-	 * (it should not) makes me unregistered for good: caps 0, then the
-	 * fence, and sleeps in slices, since a peer that read the old caps
-	 * may have left a fence out. */
+	 * (it should not): unregister(), then the fence. */
 	__atomic_store_n(&q->my_sleep->asleep, IPCQ_ASLEEP, __ATOMIC_SEQ_CST);
 	if (!q->light || os_membarrier() < 0) {
-		if (q->light) {
-			q->light = 0;
-			__atomic_store_n(&q->my_sleep->caps, 0,
-					 __ATOMIC_SEQ_CST);
-		}
+		if (q->light)
+			unregister(q);
 		atomic_thread_fence(memory_order_seq_cst);
 	}
 	r = ipcq_ready(q);
@@ -143,9 +175,9 @@ static int sleep_once(struct ipcq *q, int ms)
 		os_futex_wait(&q->my_sleep->bell, q->bell_snap, ms);
 		return 0;
 	}
-	if (!q->light && (ms < 0 || ms > IPCQ_PATH_SLICE_MS) &&
+	if (!q->registered && (ms < 0 || ms > IPCQ_PATH_SLICE_MS) &&
 	    (__atomic_load_n(&q->peer_sleep->caps, __ATOMIC_RELAXED) &
-	     IPCQ_CAP_MEMBARRIER))
+	     IPCQ_CAP_REGISTERED))
 		/* I cannot fence the peer, and it may have left its fence
 		 * out (it read caps before mine said 0): look again now and
 		 * then rather than miss its wake-up for good */

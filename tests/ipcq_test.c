@@ -1789,13 +1789,16 @@ static int kernel_membarrier(void)
 	       (q & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED);
 }
 
-/* Each side says in its own sleep line whether it arms with a membarrier
- * (white box): where the kernel has them both sides do, and a waker may
- * then leave out its fence; elsewhere neither says so. */
+/* Each side says in its own sleep line whether its process is registered
+ * for membarrier and whether it arms with one (white box): where the kernel
+ * has them both sides do, and a waker may then leave out its fence;
+ * elsewhere neither says so. A side with spin 0 arms with a fence and says
+ * so, and goes back with a spin again. */
 START_TEST(test_caps_membarrier)
 {
 	struct ipcq_config c = iq_cfg(8, 16);
-	uint32_t want = kernel_membarrier() ? IPCQ_CAP_MEMBARRIER : 0;
+	uint32_t reg = kernel_membarrier() ? IPCQ_CAP_REGISTERED : 0;
+	uint32_t want = reg ? reg | IPCQ_CAP_MEMBARRIER : 0;
 	char *dir = NULL, *file = NULL;
 	struct ipcq *p, *q;
 
@@ -1810,6 +1813,13 @@ START_TEST(test_caps_membarrier)
 	ck_assert_uint_eq(p->light, want != 0);
 	ck_assert_uint_eq(q->light, want != 0);
 	ck_assert_uint_eq(p->shm->prod_sleep.caps, want);
+	ck_assert_uint_eq(q->shm->cons_sleep.caps, want);
+	ipcq_set_spin(q, 0);
+	ck_assert_uint_eq(q->light, 0);
+	ck_assert_uint_eq(q->registered, reg != 0);
+	ck_assert_uint_eq(q->shm->cons_sleep.caps, reg);
+	ck_assert_uint_eq(p->shm->prod_sleep.caps, want);
+	ipcq_set_spin(q, 100);
 	ck_assert_uint_eq(q->shm->cons_sleep.caps, want);
 	ipcq_close(p);
 	ipcq_close(q);
@@ -1826,7 +1836,7 @@ END_TEST
  * then). */
 static void make_heavy(struct ipcq *q)
 {
-	q->light = 0;
+	q->registered = q->light = 0;
 	__atomic_store_n(&q->my_sleep->caps, 0, __ATOMIC_SEQ_CST);
 }
 
@@ -1838,7 +1848,9 @@ static void make_heavy(struct ipcq *q)
  * would sleep) and the producer's look found it awake (no ring). With the
  * sleeper's membarrier left out, 100-400 rounds in LITMUS_ROUNDS showed it
  * here (a plain build; fewer under ASan). _i: which side acts as
- * unregistered (make_heavy): none, producer, consumer, both. */
+ * unregistered (make_heavy): none, producer, consumer, both; 4: the
+ * consumer registered but with spin 0 (it arms with a fence); 5: spin 0,
+ * then a spin again. */
 #define LITMUS_ROUNDS 50000
 struct litmus {
 	uint64_t ready, go, armed, checked;
@@ -1852,17 +1864,25 @@ static void litmus_wait(const uint64_t *w, uint64_t k)
 }
 
 /* A random delay of 0-1023 empty loop rounds (a few cycles each: a pause
- * is too coarse for a window of a store's drain, a hundred nanoseconds). */
-static void litmus_skew(uint64_t *rnd)
+ * is too coarse for a window of a store's drain, a hundred nanoseconds);
+ * with far, one round in eight waits 16k rounds more, past an arm's
+ * membarrier (up to 3 us), so that some consumers find the ring empty. */
+static void litmus_skew(uint64_t *rnd, int far)
 {
+	unsigned n;
+
 	*rnd = *rnd * 6364136223846793005ull + 1442695040888963407ull;
-	for (unsigned n = (unsigned)(*rnd >> 54); n; n--)
+	n = (unsigned)(*rnd >> 54);
+	if (far && ((*rnd >> 40) & 7) == 0)
+		n += 16384;
+	for (; n; n--)
 		__asm__ volatile("" ::: "memory");
 }
 
 struct litmus_arg {
 	struct litmus *l;
 	int heavy;
+	int spin0; /* 1: set spin 0; 2: then a spin again */
 };
 
 static int child_litmus(int sock, void *arg)
@@ -1879,10 +1899,14 @@ static int child_litmus(int sock, void *arg)
 		return 10;
 	if (a->heavy)
 		make_heavy(q);
+	if (a->spin0)
+		ipcq_set_spin(q, 0);
+	if (a->spin0 == 2)
+		ipcq_set_spin(q, 100);
 	for (uint64_t k = 1; k <= LITMUS_ROUNDS; k++) {
 		__atomic_store_n(&l->ready, k, __ATOMIC_RELEASE);
 		litmus_wait(&l->go, k);
-		litmus_skew(&rnd);
+		litmus_skew(&rnd, 0);
 		r = ipcq_arm(q);
 		l->arm_res = r;
 		__atomic_store_n(&l->armed, k, __ATOMIC_RELEASE);
@@ -1901,7 +1925,7 @@ static int child_litmus(int sock, void *arg)
 START_TEST(test_dekker_litmus)
 {
 	struct ipcq_config c = iq_cfg(sizeof(struct iq_msg), 4);
-	struct litmus_arg a = { NULL, _i & 2 };
+	struct litmus_arg a = { NULL, _i < 4 && (_i & 2), _i < 4 ? 0 : _i - 3 };
 	unsigned lost = 0, slept = 0;
 	uint64_t rnd = 11;
 	struct ipcq *p;
@@ -1915,7 +1939,7 @@ START_TEST(test_dekker_litmus)
 	memset(a.l, 0, sizeof(*a.l));
 	pid = iq_fork(child_litmus, &a, &sock);
 	ck_assert_int_eq(ipcq_create(&p, &c, IPCQ_PRODUCER), 0);
-	if (_i & 1)
+	if (_i < 4 && (_i & 1))
 		make_heavy(p);
 	ck_assert_int_eq(ipcq_share(p, sock, 5000), 0);
 	for (uint64_t k = 1; k <= LITMUS_ROUNDS; k++) {
@@ -1924,7 +1948,7 @@ START_TEST(test_dekker_litmus)
 		litmus_wait(&a.l->ready, k);
 		iq_fill(&m, k);
 		__atomic_store_n(&a.l->go, k, __ATOMIC_RELEASE);
-		litmus_skew(&rnd);
+		litmus_skew(&rnd, 1);
 		ck_assert_int_eq(ipcq_push(p, &m), 0);
 		litmus_wait(&a.l->armed, k);
 		flag = __atomic_load_n(&p->peer_sleep->asleep, __ATOMIC_ACQUIRE);
@@ -1946,8 +1970,8 @@ END_TEST
 
 #define MIXED_COUNT 20000
 
-/* Child: the consumer, unregistered when told so (bit 1 of arg), always
- * sleeping (spin 0): pops every element with a time-out, in order. */
+/* Child: the consumer, unregistered when told so (bit 1 of arg), sleeping
+ * almost at once (spin 1): pops every element with a time-out, in order. */
 static int child_mixed_consumer(int sock, void *arg)
 {
 	int heavy = (int)(intptr_t)arg & 2;
@@ -1964,7 +1988,7 @@ static int child_mixed_consumer(int sock, void *arg)
 		make_heavy(q);
 	if (write(sock, "", 1) != 1) /* the producer may start */
 		return 14;
-	ipcq_set_spin(q, 0);
+	ipcq_set_spin(q, 1);
 	for (uint64_t i = 0; i < MIXED_COUNT; i++) {
 		r = ipcq_pop_wait(q, &m, 5000);
 		if (r == -ETIMEDOUT)
@@ -1976,10 +2000,10 @@ static int child_mixed_consumer(int sock, void *arg)
 	return 0;
 }
 
-/* Both sides sleep on a small ring (spin 0, capacity 4): every element
- * costs a wake-up one way or the other, in each mix of a side that fences
- * by membarrier and one that cannot (make_heavy). A lost wake-up ends a
- * wait by its time-out. */
+/* Both sides sleep on a small ring (capacity 4, spin 1: spin 0 would arm
+ * with a fence): every element costs a wake-up one way or the other, in
+ * each mix of a side that fences by membarrier and one that cannot
+ * (make_heavy). A lost wake-up ends a wait by its time-out. */
 START_TEST(test_wake_mixed)
 {
 	struct ipcq_config c = iq_cfg(sizeof(struct iq_msg), 4);
@@ -1993,7 +2017,7 @@ START_TEST(test_wake_mixed)
 	ck_assert_int_eq(ipcq_create(&p, &c, IPCQ_PRODUCER), 0);
 	if (_i & 1)
 		make_heavy(p);
-	ipcq_set_spin(p, 0);
+	ipcq_set_spin(p, 1);
 	ck_assert_int_eq(ipcq_share(p, sock, 5000), 0);
 	ck_assert_int_eq(read(sock, &b, 1), 1); /* the consumer is set */
 	for (uint64_t i = 0; i < MIXED_COUNT; i++) {
@@ -2004,7 +2028,7 @@ START_TEST(test_wake_mixed)
 	/* what the consumer said of itself */
 	ck_assert_uint_eq(p->peer_sleep->caps,
 			  kernel_membarrier() && !(_i & 2) ?
-				  IPCQ_CAP_MEMBARRIER : 0);
+				  IPCQ_CAP_MEMBARRIER | IPCQ_CAP_REGISTERED : 0);
 	ipcq_close(p);
 	close(sock);
 }
@@ -2229,7 +2253,7 @@ int main(void)
 	tcase_add_test(tc, test_wake_lazy_drain);
 	tcase_add_loop_test(tc, test_caps_membarrier, 0, 2);
 	tcase_add_loop_test(tc, test_wake_mixed, 0, 4);
-	tcase_add_loop_test(tc, test_dekker_litmus, 0, 4);
+	tcase_add_loop_test(tc, test_dekker_litmus, 0, 6);
 	tc = tcase(s, "stress", 120);
 	tcase_add_loop_test(tc, test_stress, 0, S_COUNT);
 

@@ -259,7 +259,9 @@ ssize_t ipcq_recv_wait(struct ipcq *q, void *buf, size_t cap, int timeout_ms);
  * 0 sleeps at once. The default suits back-to-back traffic. While the
  * peer's "asleep" flag is up (it waits for what this side's last call made
  * possible, and is being woken) the spin goes on until a whole spin has
- * passed since the flag was last seen up, at most 16 spins more. */
+ * passed since the flag was last seen up, at most 16 spins more. Moving to
+ * or from 0 changes how this side arms (see ipcq_arm) and costs one system
+ * call. */
 MEMENPSF_API void ipcq_set_spin(struct ipcq *q, unsigned spins);
 
 /*
@@ -281,7 +283,8 @@ MEMENPSF_API void ipcq_set_spin(struct ipcq *q, unsigned spins);
  * ipcq_arm is a system call where the kernel has membarrier(2) (it fences
  * the peer's process for it, so that the peer's publishes need no fence of
  * their own): about 0.25 us, a few us when the peer is running. Arm on the
- * way to sleeping, not in a busy loop.
+ * way to sleeping, not in a busy loop; a side set to spin 0 (it sleeps at
+ * every wait) arms with a plain fence instead, and its peer fences.
  */
 MEMENPSF_API int ipcq_fd(const struct ipcq *q);
 /* 1 when the peer's "asleep" flag on this ring is up (it armed and has not
