@@ -90,7 +90,8 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 void ipcq_free_handle(struct ipcq *q);
 
 /* ring.c */
-/* Wake the side sleeping on sl (after the caller's seq_cst fence). */
+/* Wake the side sleeping on sl (after the caller's half of the Dekker
+ * pair: wake_peer). */
 void ipcq_ring_bell(struct ipcq *q, struct ipcq_sleep_line *sl, int efd);
 /* Producer: 1 when a slot is free, 0 full, -EBADMSG. Consumer: 1 when an
  * element is published, 0 empty, -EBADMSG. */

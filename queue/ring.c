@@ -5,8 +5,9 @@
  * Producer: copy the payload, store len, then publish with a release store of
  * the slot's seq (the consumer polls that word, so a message costs one cache
  * line transfer), then store tail (bookkeeping: count, recovery, sleepers),
- * then the Dekker pair: a seq_cst fence and a look at the consumer's asleep
- * flag. Consumer: acquire-load the slot's seq, which says published, not
+ * then the Dekker pair: a seq_cst fence (a compiler barrier when the
+ * consumer arms with a membarrier: wake_peer) and a look at the consumer's
+ * asleep flag. Consumer: acquire-load the slot's seq, which says published, not
  * yet (the previous lap's value) or a lie (anything else); copy out; then
  * release the slot with a release store of head, the last store of a pop.
  * Every value read from the mapping is checked before use.
@@ -59,13 +60,13 @@ static inline void wake_peer(struct ipcq *q)
 
 	/* Dekker pair: my index store is ordered before the load of the
 	 * peer's flag, pairing with what orders the peer's flag store before
-	 * its re-check of the ring in ipcq_arm(). When both sides are
-	 * registered for membarrier(2) (a peer that says so arms with one),
-	 * the peer's membarrier runs a full barrier here if I am running,
-	 * and a context switch is one if I am not: a compiler barrier is all
-	 * I need, and my stores drain while I go on (a seq_cst fence waits
-	 * for them: the 16 lines of a 1 KiB message, every message). Else
-	 * the fence pairs with the peer's fence. */
+	 * its re-check of the ring in ipcq_arm(). When my process is
+	 * registered for membarrier(2) and the peer arms with one (its caps
+	 * say so), the peer's membarrier runs a full barrier here if I am
+	 * running, and a context switch is one if I am not: a compiler
+	 * barrier is all I need, and my stores drain while I go on (a seq_cst
+	 * fence waits for them: the 16 lines of a 1 KiB message, every
+	 * message). Else the fence pairs with the peer's fence. */
 	if (likely(q->registered) &&
 	    (__atomic_load_n(&q->peer_sleep->caps, __ATOMIC_RELAXED) &
 	     IPCQ_CAP_MEMBARRIER))

@@ -122,10 +122,10 @@ int ipcq_arm(struct ipcq *q)
 	/* Seq_cst store then a full barrier on both sides: my flag is visible
 	 * before I look at the ring again, and the peer's index store before
 	 * its look at my flag. Pairs with wake_peer(): either the peer sees
-	 * my flag and rings, or I see its index and do not sleep. Registered
-	 * (my caps say so), the membarrier fences the peer too, so its
-	 * wake_peer may leave its own fence out; a membarrier that fails
-	 * (it should not): unregister(), then the fence. */
+	 * my flag and rings, or I see its index and do not sleep. Arming with
+	 * a membarrier (light: my caps say so), I fence the peer too, so its
+	 * wake_peer may leave its own fence out; a membarrier that fails (it
+	 * should not): unregister(), then the fence. */
 	__atomic_store_n(&q->my_sleep->asleep, IPCQ_ASLEEP, __ATOMIC_SEQ_CST);
 	if (!q->light || os_membarrier() < 0) {
 		if (q->light)
