@@ -741,6 +741,46 @@ static void expire_handshakes(struct iface_server *s, int64_t now)
 	}
 }
 
+/* Conns whose rings are to be armed in one round, armed together: one
+ * barrier for all (ipcq_arm_n), where each arm would be a system call. */
+#define ARM_BATCH 64
+struct arm_set {
+	struct ipcq *q[ARM_BATCH];
+	struct iface_conn *c[ARM_BATCH];
+	int res[ARM_BATCH];
+	unsigned n;
+};
+
+/* Arm the set's rings; a ring that has work meanwhile (-EALREADY) or an
+ * error (-EBADMSG, kept by the ring: the next round's deliver reports it and
+ * ends the conn) both mean "look again". */
+static void arm_flush(struct arm_set *a, int *busy)
+{
+	unsigned k = 0;
+
+	/* a callback of a later conn may have closed one of them */
+	for (unsigned i = 0; i < a->n; i++)
+		if (a->c[i]->state != C_DEAD) {
+			a->c[k] = a->c[i];
+			a->q[k++] = a->q[i];
+		}
+	a->n = k;
+	if (!a->n)
+		return;
+	if (ipcq_arm_n(a->q, a->n, a->res) < 0) {
+		*busy = 1; /* cannot be: every ring is there */
+		a->n = 0;
+		return;
+	}
+	for (unsigned i = 0; i < a->n; i++) {
+		if (a->res[i] == 0)
+			a->c[i]->armed = 1;
+		else
+			*busy = 1;
+	}
+	a->n = 0;
+}
+
 /* Deliver what each disarmed conn has; arm the ones that stayed empty for
  * cfg.spin rounds (longer while their client is flagged asleep on the
  * ring: chan_stretch). Returns messages delivered; *busy is set when work
@@ -748,9 +788,11 @@ static void expire_handshakes(struct iface_server *s, int64_t now)
 static int deliver_all(struct iface_server *s, int *busy)
 {
 	unsigned batch = s->cfg.batch;
+	struct arm_set arm;
 	int total = 0;
 
 	*busy = 0;
+	arm.n = 0;
 	for (struct iface_conn *c = s->conns; c; c = c->next) {
 		int r;
 
@@ -802,14 +844,12 @@ static int deliver_all(struct iface_server *s, int *busy)
 		}
 		c->idle = 0;
 		c->idle_end = (unsigned)s->cfg.spin;
-		/* -EALREADY: arrived meanwhile; an error (-EBADMSG) is kept
-		 * by the ring: the next round's deliver reports it and ends
-		 * the conn, so both mean "look again" */
-		if (ipcq_arm(c->ch.rx) == 0)
-			c->armed = 1;
-		else
-			*busy = 1;
+		arm.q[arm.n] = c->ch.rx;
+		arm.c[arm.n++] = c;
+		if (arm.n == ARM_BATCH)
+			arm_flush(&arm, busy);
 	}
+	arm_flush(&arm, busy);
 	return total;
 }
 

@@ -103,10 +103,10 @@ void ipcq_set_light(struct ipcq *q, unsigned spins)
 		unregister(q);
 }
 
-int ipcq_arm(struct ipcq *q)
+/* Arming, first half: drain a ring left by disarm_lazy, then raise my flag
+ * (seq_cst store). */
+static void arm_raise(struct ipcq *q)
 {
-	int r;
-
 	if (q->stale) {
 		/* A ring left by disarm_lazy: taken before the flag goes up,
 		 * so it cannot end the sleep to come. */
@@ -119,25 +119,60 @@ int ipcq_arm(struct ipcq *q)
 		 * returns at once. */
 		q->bell_snap = __atomic_load_n(&q->my_sleep->bell,
 					       __ATOMIC_ACQUIRE);
-	/* Seq_cst store then a full barrier on both sides: my flag is visible
-	 * before I look at the ring again, and the peer's index store before
-	 * its look at my flag. Pairs with wake_peer(): either the peer sees
-	 * my flag and rings, or I see its index and do not sleep. Arming with
-	 * a membarrier (light: my caps say so), I fence the peer too, so its
-	 * wake_peer may leave its own fence out; a membarrier that fails (it
-	 * should not): unregister(), then the fence. */
 	__atomic_store_n(&q->my_sleep->asleep, IPCQ_ASLEEP, __ATOMIC_SEQ_CST);
-	if (!q->light || os_membarrier() < 0) {
-		if (q->light)
-			unregister(q);
-		atomic_thread_fence(memory_order_seq_cst);
-	}
-	r = ipcq_ready(q);
+}
+
+/* Second half: look at the ring again; lower the flag if there is work. */
+static int arm_check(struct ipcq *q)
+{
+	int r = ipcq_ready(q);
+
 	if (r != 0) {
 		disarm_lazy(q);
 		return r > 0 ? -EALREADY : r;
 	}
 	return 0;
+}
+
+/* Between the halves, a full barrier on both sides: my flags are visible
+ * before I look at the rings again, and each peer's index store before its
+ * look at my flag. Pairs with wake_peer(): either the peer sees my flag and
+ * rings, or I see its index and do not sleep. Arming with a membarrier
+ * (light: my caps say so), I fence the peers too, so their wake_peer may
+ * leave their own fence out; one membarrier serves every ring raised
+ * before it. A membarrier that fails (it should not): unregister() each
+ * light ring, then the fence. */
+int ipcq_arm_n(struct ipcq *const *qs, unsigned n, int *res)
+{
+	unsigned i, light = 0, armed = 0;
+
+	if (!qs || !res || n == 0)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (!qs[i])
+			return -EINVAL;
+		light |= qs[i]->light;
+	}
+	for (i = 0; i < n; i++)
+		arm_raise(qs[i]);
+	if (!light || os_membarrier() < 0) {
+		for (i = 0; light && i < n; i++)
+			if (qs[i]->light)
+				unregister(qs[i]);
+		atomic_thread_fence(memory_order_seq_cst);
+	}
+	for (i = 0; i < n; i++) {
+		res[i] = arm_check(qs[i]);
+		armed += res[i] == 0;
+	}
+	return (int)armed;
+}
+
+int ipcq_arm(struct ipcq *q)
+{
+	int r;
+
+	return ipcq_arm_n(&q, 1, &r) < 0 ? -EINVAL : r;
 }
 
 void ipcq_disarm(struct ipcq *q)

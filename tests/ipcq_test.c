@@ -1779,6 +1779,51 @@ START_TEST(test_ring_once)
 }
 END_TEST
 
+/* ipcq_arm_n arms many rings with one barrier: the empty ones are armed
+ * (a publish rings their doorbell, only theirs), one with work says
+ * -EALREADY, and bad arguments arm nothing. */
+START_TEST(test_arm_n)
+{
+	struct ipcq_config c = iq_cfg(8, 16);
+	struct ipcq *p[3], *q[3], *bad[2];
+	int res[3] = { 9, 9, 9 };
+	uint64_t v = 7, got;
+	struct pollfd pf;
+
+	for (int i = 0; i < 3; i++)
+		iq_pair(&c, &p[i], &q[i]);
+	ck_assert_int_eq(ipcq_push(p[1], &v), 0);
+	ck_assert_int_eq(ipcq_arm_n(q, 3, res), 2);
+	ck_assert_int_eq(res[0], 0);
+	ck_assert_int_eq(res[1], -EALREADY);
+	ck_assert_int_eq(res[2], 0);
+	ck_assert_uint_eq(q[0]->my_sleep->asleep, IPCQ_ASLEEP);
+	ck_assert_uint_eq(q[1]->my_sleep->asleep, 0);
+	ck_assert_uint_eq(q[2]->my_sleep->asleep, IPCQ_ASLEEP);
+	ck_assert_int_eq(ipcq_push(p[2], &v), 0);
+	ck_assert_uint_eq(q[2]->my_sleep->asleep, IPCQ_RUNG);
+	ck_assert_int_eq(read(ipcq_fd(q[2]), &got, sizeof(got)),
+			 (ssize_t)sizeof(got));
+	pf.fd = ipcq_fd(q[0]);
+	pf.events = POLLIN;
+	ck_assert_int_eq(poll(&pf, 1, 0), 0);
+	for (int i = 0; i < 3; i++)
+		ipcq_disarm(q[i]);
+	bad[0] = q[0];
+	bad[1] = NULL;
+	ck_assert_int_eq(ipcq_arm_n(bad, 2, res), -EINVAL);
+	ck_assert_uint_eq(q[0]->my_sleep->asleep, 0);
+	ck_assert_int_eq(ipcq_arm_n(q, 0, res), -EINVAL);
+	ck_assert_int_eq(ipcq_arm_n(NULL, 1, res), -EINVAL);
+	ck_assert_int_eq(ipcq_arm_n(q, 1, NULL), -EINVAL);
+	ck_assert_int_eq(ipcq_arm(NULL), -EINVAL);
+	for (int i = 0; i < 3; i++) {
+		ipcq_close(p[i]);
+		ipcq_close(q[i]);
+	}
+}
+END_TEST
+
 /* Whether this kernel gives a process asymmetric fences, asked without the
  * library. */
 static int kernel_membarrier(void)
@@ -2257,6 +2302,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_ring_once, 0, 2);
 	tcase_add_test(tc, test_wake_lazy_drain);
 	tcase_add_loop_test(tc, test_caps_membarrier, 0, 2);
+	tcase_add_test(tc, test_arm_n);
 	tcase_add_loop_test(tc, test_wake_mixed, 0, 4);
 	tcase_add_loop_test(tc, test_dekker_litmus, 0, 6);
 	tc = tcase(s, "stress", 120);

@@ -295,6 +295,12 @@ MEMENPSF_API int ipcq_fd(const struct ipcq *q);
  * (or free slot) comes after its wake-up; arming now would make it ring. */
 MEMENPSF_API int ipcq_peer_waiting(const struct ipcq *q);
 MEMENPSF_API MEMENPSF_MUST_USE int ipcq_arm(struct ipcq *q);
+/* ipcq_arm for n rings at once (a loop that sleeps on many doorbells): one
+ * barrier for all of them, so one system call instead of n. res[i] gets
+ * what ipcq_arm(qs[i]) would return. Returns how many were armed (res 0),
+ * or -EINVAL (qs or res NULL, n 0, a NULL ring; nothing armed then). */
+MEMENPSF_API MEMENPSF_MUST_USE int ipcq_arm_n(struct ipcq *const *qs,
+					     unsigned n, int *res);
 MEMENPSF_API void ipcq_disarm(struct ipcq *q);
 
 /* ---- state ---------------------------------------------------------------- */
