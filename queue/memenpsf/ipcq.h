@@ -260,8 +260,8 @@ ssize_t ipcq_recv_wait(struct ipcq *q, void *buf, size_t cap, int timeout_ms);
  * peer's "asleep" flag is up (it waits for what this side's last call made
  * possible, and is being woken) the spin goes on until a whole spin has
  * passed since the flag was last seen up, at most 16 spins more. Moving to
- * or from 0 changes how this side arms (see ipcq_arm) and costs one system
- * call. */
+ * or from 0 changes how this side arms (see ipcq_arm); moving to 0 costs
+ * one system call. */
 MEMENPSF_API void ipcq_set_spin(struct ipcq *q, unsigned spins);
 
 /*
@@ -269,11 +269,11 @@ MEMENPSF_API void ipcq_set_spin(struct ipcq *q, unsigned spins);
  * sleeps on (readable when the peer rang it); -EOPNOTSUPP for a path ring.
  * Before polling it, call ipcq_arm(): it raises this side's "asleep" flag and
  * looks at the ring once more; it returns 0 when the caller should poll,
- * -EALREADY when work is ready now (do not sleep), or -EBADMSG when the
- * peer's index is impossible (a consumer keeps that verdict: its later
- * receives say -EBADMSG too). After waking (or when the
- * caller stops waiting) call ipcq_disarm(): it clears the flag and drains the
- * doorbell. Without arm, the peer never rings; but after a blocking call of
+ * -EALREADY when work is ready now (do not sleep), -EINVAL for a NULL
+ * ring, or -EBADMSG when the peer's index is impossible (a consumer keeps
+ * that verdict: its later receives say -EBADMSG too). After waking (or when
+ * the caller stops waiting) call ipcq_disarm(): it clears the flag and
+ * drains the doorbell. Without arm, the peer never rings; but after a blocking call of
  * this side (ipcq_wait and the *_wait calls), and after an ipcq_arm that
  * returned -EALREADY (the peer may have rung while the flag was up), the
  * doorbell may stay readable with a ring already taken care of, until the
