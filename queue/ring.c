@@ -88,23 +88,34 @@ static inline void wake_peer(struct ipcq *q)
 	ipcq_ring_bell(q, q->peer_sleep, q->peer_efd);
 }
 
-/* Producer: free slots, reloading head only when fewer than want look free.
- * -EBADMSG when the consumer's head cannot be right. */
+/* Producer: free slots by a fresh look at head. An honest consumer's head
+ * only moves forward, from the last one seen up to tail: anything else is a
+ * lie, -EBADMSG, and the last good head stays. (A head that went back but
+ * stayed within a ring of tail would let slots reserved by the old head be
+ * committed past the new one: more slots in use than the ring has.) */
+static int64_t prod_reload(struct ipcq *q)
+{
+	/* Acquire: pairs with the consumer's release store of head in
+	 * cons_release(); the slots before head are free to overwrite. */
+	uint64_t head = __atomic_load_n(&q->peer->index, __ATOMIC_ACQUIRE);
+
+	/* q->idx - q->peer_cache <= capacity holds, so this bounds
+	 * tail - head too */
+	if (unlikely(head - q->peer_cache > q->idx - q->peer_cache))
+		return -EBADMSG;
+	q->peer_cache = head;
+	return q->capacity - (q->idx - head);
+}
+
+/* Producer: free slots, reloading head only when fewer than want look
+ * free. -EBADMSG when the consumer's head cannot be right. */
 static inline int64_t prod_free(struct ipcq *q, unsigned want)
 {
 	uint64_t used = q->idx - q->peer_cache;
-	uint64_t head, d;
 
 	if (likely(q->capacity - used >= want))
 		return q->capacity - used;
-	/* Acquire: pairs with the consumer's release store of head in
-	 * cons_release(); the slots before head are free to overwrite. */
-	head = __atomic_load_n(&q->peer->index, __ATOMIC_ACQUIRE);
-	d = q->idx - head; /* 0 <= tail - head <= capacity, else a lie */
-	if (unlikely(d > q->capacity))
-		return -EBADMSG;
-	q->peer_cache = head;
-	return q->capacity - d;
+	return prod_reload(q);
 }
 
 /* Producer: publish slot i holding len bytes already copied. */
@@ -222,14 +233,7 @@ int ipcq_ready(struct ipcq *q)
 	int64_t r;
 
 	if (q->role == IPCQ_PRODUCER) {
-		uint64_t cache = q->peer_cache;
-
-		q->peer_cache = q->idx - q->capacity; /* force a reload */
-		r = prod_free(q, 1);
-		/* A lying head is not cached: keep the last good one, or a
-		 * commit of slots reserved before would count past it. */
-		if (r < 0)
-			q->peer_cache = cache;
+		r = prod_reload(q);
 		return r < 0 ? (int)r : r > 0;
 	}
 	return cons_check_x(q, q->idx, 1);

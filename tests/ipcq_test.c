@@ -342,6 +342,47 @@ START_TEST(test_seq_lie)
 }
 END_TEST
 
+
+/* An honest consumer's head only moves forward: one that moves back, even
+ * to a place within a ring of tail, is a lie, and the producer keeps the
+ * last head it believed. Found by fuzz_ipcq_ring: slots reserved while head
+ * was ahead, committed after a reload had taken the lower head, made the
+ * producer count more slots in use than the ring has, and its next push
+ * returned a nonsense negative count. White box. */
+START_TEST(test_head_lie)
+{
+	struct ipcq_config c = iq_cfg(sizeof(struct iq_msg), 4);
+	struct iq_msg m[4];
+	struct ipcq *p, *q;
+	void *w;
+
+	c.first_index = UINT64_MAX - 3; /* reserve at 2^64: slot 0 */
+	iq_pair(&c, &p, &q);
+	for (int k = 0; k < 4; k++)
+		iq_fill(&m[k], (uint32_t)k);
+	ck_assert_int_eq(ipcq_push_n(p, m, 4), 4);
+	ck_assert_int_eq(ipcq_pop_n(q, m, 4), 4);
+	ck_assert_int_eq(ipcq_reserve(p, 4, &w), 4);
+	/* head back by three: still within a ring of tail */
+	__atomic_store_n(&q->shm->cons.index, q->idx - 3, __ATOMIC_RELEASE);
+	ck_assert_int_eq(ipcq_arm(p), -EBADMSG); /* the full look */
+	ck_assert_int_eq(ipcq_commit(p, 4), 0);
+	ck_assert_uint_le(ipcq_free(p), 4);
+	ck_assert_uint_le(ipcq_count(p), 4);
+	/* the ring is full by the last true head; the lie is reported */
+	ck_assert_int_eq(ipcq_push(p, &m[0]), -EBADMSG);
+	ck_assert_int_eq(ipcq_push_n(p, m, 4), -EBADMSG);
+	ck_assert_int_eq(ipcq_reserve(p, 1, &w), -EBADMSG);
+	/* the consumer takes the four and tells the truth again */
+	__atomic_store_n(&q->shm->cons.index, q->idx, __ATOMIC_RELEASE);
+	ck_assert_int_eq(ipcq_pop_n(q, m, 4), 4);
+	for (int k = 0; k < 4; k++)
+		iq_fill(&m[k], (uint32_t)k);
+	ck_assert_int_eq(ipcq_push_n(p, m, 4), 4);
+	ipcq_close(p);
+	ipcq_close(q);
+}
+END_TEST
 /* ---- batch and zero-copy ----------------------------------------------- */
 
 START_TEST(test_batch)
@@ -2264,6 +2305,7 @@ int main(void)
 	tcase_add_test(tc, test_wrap_2_64);
 	tcase_add_test(tc, test_tail_lags);
 	tcase_add_test(tc, test_seq_lie);
+	tcase_add_test(tc, test_head_lie);
 	tc = tcase(s, "batch", 10);
 	tcase_add_test(tc, test_batch);
 	tcase_add_test(tc, test_zero_copy_wrap);
