@@ -2,9 +2,8 @@
 # export macros header that every public header includes).
 memenpsfinclude_HEADERS += common/memenpsf/memenpsf-common.h
 
-noinst_LTLIBRARIES += common/libcommon.la
-common_libcommon_la_SOURCES = \
-	common/compiler.h \
+# Compiled into each library, under the library's own names (names.h).
+COMMON_SOURCES = \
+	common/compiler.h common/names.h \
 	common/deadline.h common/deadline.c \
 	common/failpoint.h common/failpoint.c
-common_libcommon_la_CFLAGS = $(LIB_CFLAGS)

@@ -9,7 +9,7 @@ fdpass_libfdpass_la_SOURCES = \
 	fdpass/fdpass-private.h fdpass/fdpass.c \
 	fdpass/os-private.h fdpass/os.c \
 	fdpass/msg.c \
-	fdpass/socket.c
-fdpass_libfdpass_la_CFLAGS = $(LIB_CFLAGS)
+	fdpass/socket.c \
+	$(COMMON_SOURCES)
+fdpass_libfdpass_la_CFLAGS = $(LIB_CFLAGS) -DMEMENPSF_LIB_PREFIX=memenpsf_fdpass_
 fdpass_libfdpass_la_LDFLAGS = $(LIB_LDFLAGS) -version-info $(FDPASS_LT_VERSION)
-fdpass_libfdpass_la_LIBADD = common/libcommon.la

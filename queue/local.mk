@@ -13,7 +13,9 @@ queue_libipcq_la_SOURCES = \
 	queue/create.c \
 	queue/path.c \
 	queue/share.c \
-	queue/wait.c
-queue_libipcq_la_CFLAGS = $(LIB_CFLAGS) $(SODIUM_CFLAGS)
+	queue/wait.c \
+	$(COMMON_SOURCES)
+queue_libipcq_la_CFLAGS = $(LIB_CFLAGS) $(SODIUM_CFLAGS) \
+	-DMEMENPSF_LIB_PREFIX=memenpsf_ipcq_
 queue_libipcq_la_LDFLAGS = $(LIB_LDFLAGS) -version-info $(IPCQ_LT_VERSION)
-queue_libipcq_la_LIBADD = fdpass/libfdpass.la common/libcommon.la $(SODIUM_LIBS)
+queue_libipcq_la_LIBADD = fdpass/libfdpass.la $(SODIUM_LIBS)

@@ -1,9 +1,12 @@
 #!/bin/sh
-# The static archives as `make install` leaves them (scripts/localize-archive
-# run on copies of the built ones): each defines only its own API's names,
-# and one program links all three statically while defining functions named
-# as our internals are (os_close, mono_ns, deadline_start, wire_decode).
-# Before the localizing step that link failed with "multiple definition".
+# The static archives: as built, the three link into one program (each
+# library's copies of the shared internals have names of their own,
+# common/names.h); as `make install` leaves them (scripts/localize-archive
+# run on copies), each defines only its own API's names, and one program
+# links all three while defining functions named as our internals are
+# (os_close, mono_ns, deadline_start, wire_decode). Without names.h the
+# first link failed with "multiple definition"; without the localizing step
+# the second did.
 #
 # Environment (from make check): MEMENPSF_BUILDDIR, MEMENPSF_SRCDIR, CC,
 # AR, OBJCOPY, MEMENPSF_LINK_LIBS (sodium, pthread, sanitizer flags).
@@ -25,6 +28,43 @@ for l in $libs; do
 	cp "$b/$l" "$tmp/" || exit 99
 done
 fail=0
+inc="-I$s/common -I$s/fdpass -I$s/queue -I$s/iface"
+
+# the archives as built (internals still global, each under its library's
+# names: common/names.h) link into one program: a --disable-shared build
+# links its examples this way
+cat > "$tmp/api.c" <<'EOF'
+#include <memenpsf/fdpass.h>
+#include <memenpsf/ipcq.h>
+#include <memenpsf/iface.h>
+
+int main(int argc, char **argv)
+{
+	struct ipcq_config cfg = { .elem_size = 8, .capacity = 4 };
+	struct ipcq *q = NULL;
+	int r = ipcq_create(&q, &cfg, IPCQ_PRODUCER);
+
+	(void)argv;
+	ipcq_close(q);
+	if (argc > 5) { /* pulled in from the archives, never called */
+		r += fdpass_peer_cred(-1, NULL);
+		r += iface_server_create(NULL, NULL);
+	}
+	return r == 0 ? 0 : 1;
+}
+EOF
+# shellcheck disable=SC2086 # word lists
+if ! ${CC:-cc} $inc -o "$tmp/api" "$tmp/api.c" "$tmp/libiface.a" \
+	"$tmp/libipcq.a" "$tmp/libfdpass.a" ${MEMENPSF_LINK_LIBS:-} \
+	2> "$tmp/ld.err"; then
+	echo "FAIL: the three archives as built do not link into one program:"
+	grep -v -i warning "$tmp/ld.err" | grep -E 'error|multiple|undefined' | head -5
+	fail=1
+elif ! "$tmp/api"; then
+	echo "FAIL: the program linked from the archives as built did not run"
+	fail=1
+fi
+
 "$s/scripts/localize-archive" "$tmp"/*.a || fail=1
 
 # nothing but the API is defined: fdpass_*, ipcq_*, iface_*
@@ -80,8 +120,7 @@ int main(void)
 }
 EOF
 # shellcheck disable=SC2086 # word lists
-if ! ${CC:-cc} -I"$s/common" -I"$s/fdpass" -I"$s/queue" -I"$s/iface" \
-	-o "$tmp/user" "$tmp/user.c" "$tmp/libiface.a" "$tmp/libipcq.a" \
+if ! ${CC:-cc} $inc -o "$tmp/user" "$tmp/user.c" "$tmp/libiface.a" "$tmp/libipcq.a" \
 	"$tmp/libfdpass.a" ${MEMENPSF_LINK_LIBS:-} 2> "$tmp/ld.err"; then
 	echo "FAIL: a program with all three archives does not link:"
 	grep -v -i warning "$tmp/ld.err" | grep -E 'error|multiple|undefined' | head -5
