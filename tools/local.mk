@@ -16,3 +16,12 @@ tools_memenpsf_hostile_SOURCES = tools/memenpsf-hostile.c tools/hostile.h \
 	tools/hostile.c tools/spawn.h tools/spawn.c
 tools_memenpsf_hostile_LDADD = iface/libiface.la iface/libifacewire.la \
 	queue/libipcq.la fdpass/libfdpass.la
+
+#   memenpsf-cost  one thread plays client and server: ns (or, under
+#                  callgrind, instructions) per libiface round trip beside
+#                  libipcq's, without cache-line transfers
+noinst_PROGRAMS += tools/memenpsf-cost
+tools_memenpsf_cost_SOURCES = tools/memenpsf-cost.c tools/spawn.h \
+	tools/spawn.c
+tools_memenpsf_cost_LDADD = iface/libiface.la queue/libipcq.la \
+	fdpass/libfdpass.la $(PTHREAD_LIBS)
