@@ -465,6 +465,8 @@ int chan_deliver(struct chan *ch, unsigned batch, unsigned budget,
 		done += (unsigned)n;
 		if (ch->closing)
 			break; /* the callback closed the channel */
+		if ((unsigned)n < want)
+			break; /* the ring ran dry: the next round looks again */
 	}
 	return done ? (int)done : -EAGAIN;
 }
