@@ -465,8 +465,12 @@ int chan_deliver(struct chan *ch, unsigned batch, unsigned budget,
 		done += (unsigned)n;
 		if (ch->closing)
 			break; /* the callback closed the channel */
+		/* Short: the ring ran dry, or the batch reached the ring's
+		 * end (once a lap); either way the next round looks again,
+		 * instead of a second look that finds nothing (a delivering
+		 * round of one message: 525 -> 451 instructions). */
 		if ((unsigned)n < want)
-			break; /* the ring ran dry: the next round looks again */
+			break;
 	}
 	return done ? (int)done : -EAGAIN;
 }

@@ -37,6 +37,7 @@ struct cost {
 	struct iface_conn *conn;
 	unsigned long got;
 	int connect_err;
+	int connect_done; /* the connector thread has returned */
 	unsigned char rx[ELEM];
 };
 
@@ -72,6 +73,7 @@ static void *connector(void *arg)
 	struct iface_reason why = { 0 };
 
 	k->connect_err = iface_client_connect(&k->cl, &cc, &why);
+	__atomic_store_n(&k->connect_done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -104,11 +106,14 @@ static int setup(struct cost *k)
 	r = -pthread_create(&th, NULL, connector, k);
 	if (r < 0)
 		return r;
-	while (!k->conn && r >= 0)
+	/* until the client's connect returns, whatever it returns */
+	while (!__atomic_load_n(&k->connect_done, __ATOMIC_ACQUIRE) && r >= 0)
 		r = iface_server_dispatch(k->srv, 10);
 	pthread_join(th, NULL);
 	if (r < 0)
 		return r;
+	if (k->connect_err == 0 && !k->conn)
+		return -EPROTO;
 	return k->connect_err;
 }
 

@@ -7,7 +7,7 @@
 
 /* Calls into the libraries go through the GOT, not a PLT stub (GCC's
  * noplt, what -fno-plt does for every call): on a Zen 5 VM a PLT stub in a
- * loop that polls a ring cost a spinning round trip about 170 ns of 660
+ * loop that polls a ring cost a spinning round trip about 160 ns of 660
  * (bench/README.md, "The PLT stub"). Compilers without it use the PLT. */
 #if defined(__has_attribute)
 #if __has_attribute(noplt)
