@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <memenpsf/iface.h>
@@ -31,7 +30,7 @@
 #define ELEM 64
 
 struct cost {
-	char dir[64], path[96];
+	char dir[TOOL_DIR_MAX], path[TOOL_PATH_MAX];
 	struct iface_server *srv;
 	struct iface_client *cl;
 	struct iface_conn *conn;
@@ -87,18 +86,12 @@ static int setup(struct cost *k)
 		.cb = { .on_connect = on_connect, .on_message = on_message },
 		.user = k,
 	};
-	const char *tmp = getenv("TMPDIR");
 	pthread_t th;
 	int r;
 
-	if (!tmp || !*tmp || strlen(tmp) > 40)
-		tmp = "/tmp";
-	snprintf(k->dir, sizeof(k->dir), "%s/memenpsf-cost-XXXXXX", tmp);
-	if (!mkdtemp(k->dir)) {
-		k->dir[0] = '\0';
-		return -errno;
-	}
-	snprintf(k->path, sizeof(k->path), "%s/s.sock", k->dir);
+	r = tool_sock_dir("cost", k->dir, k->path);
+	if (r < 0)
+		return r;
 	cfg.path = k->path;
 	r = iface_server_create(&k->srv, &cfg);
 	if (r < 0)

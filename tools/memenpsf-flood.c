@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 	};
 	unsigned tries = 200, max_pending = 0;
 	unsigned long ready_after = 5000;
-	char dir[] = "/tmp/memenpsf-flood-XXXXXX", path[64];
+	char dir[TOOL_DIR_MAX], path[TOOL_PATH_MAX];
 	uint64_t *quiet, *loud;
 	struct flood_stats st = { 0 };
 	struct iface_server_config scfg = { 0 };
@@ -103,9 +103,11 @@ int main(int argc, char **argv)
 		return 2;
 	quiet = calloc(tries, sizeof(*quiet));
 	loud = calloc(tries, sizeof(*loud));
-	if (!quiet || !loud || !mkdtemp(dir))
+	if (!quiet || !loud || tool_sock_dir("flood", dir, path) < 0) {
+		free(quiet);
+		free(loud);
 		return 1;
-	snprintf(path, sizeof(path), "%s/s.sock", dir);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	scfg.path = path;
 	scfg.max_pending = max_pending;

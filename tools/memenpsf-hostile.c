@@ -202,7 +202,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	char dir[] = "/tmp/memenpsf-hostile-XXXXXX", path[64];
+	char dir[TOOL_DIR_MAX], path[TOOL_PATH_MAX];
 	unsigned k = 8, repeat = 3;
 	uint64_t n = 200000, drops[NCODES] = { 0 };
 	double quiet[16], loud[16];
@@ -230,9 +230,8 @@ int main(int argc, char **argv)
 	}
 	if (!n || !k || k > 64 || !repeat || repeat > 16)
 		return 2;
-	if (!mkdtemp(dir))
+	if (tool_sock_dir("hostile", dir, path) < 0)
 		return 1;
-	snprintf(path, sizeof(path), "%s/s.sock", dir);
 	signal(SIGPIPE, SIG_IGN);
 	scfg.path = path;
 	spid = tool_server_spawn(&scfg);

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,4 +55,25 @@ uint64_t tool_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int tool_sock_dir(const char *name, char dir[TOOL_DIR_MAX],
+		  char path[TOOL_PATH_MAX])
+{
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
+	if (!tmp || !*tmp || strlen(tmp) > 40)
+		tmp = "/tmp";
+	n = snprintf(dir, TOOL_DIR_MAX, "%s/memenpsf-%s-XXXXXX", tmp, name);
+	if (n < 0 || n >= TOOL_DIR_MAX) {
+		dir[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	if (!mkdtemp(dir)) {
+		dir[0] = '\0';
+		return -errno;
+	}
+	snprintf(path, TOOL_PATH_MAX, "%s/s.sock", dir);
+	return 0;
 }
