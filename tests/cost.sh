@@ -10,7 +10,7 @@ out=$("$b/tools/memenpsf-cost" --count 5000 --repeat 3) || {
 	exit 1
 }
 case $out in
-*"libiface "*" ns   libipcq "*" ns   libiface adds "*" ns"*)
+*"libiface "*" ns   libipcq "*" ns   libiface adds "*" ns"*"server dispatch "*" ns   client recv "*" ns   ipcq_pop "*" ns"*)
 	echo "PASS: $out" ;;
 *)
 	echo "FAIL: unexpected output: $out"

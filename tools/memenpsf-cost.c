@@ -8,6 +8,10 @@
  * pop). Prints ns per round trip for both and the difference: what
  * libiface's calls add, without the line transfers and the poll spacing
  * that make memenpsf-bench's two-process figures swing on a shared host.
+ * Then the cost of one look at an empty ring: the server's dispatch(0)
+ * with its client's ring polled, the client's recv, and a bare ipcq_pop:
+ * what a spinning side spends between two looks (a message that arrives
+ * waits half of it on average, and the whole of it at worst).
  * Under `valgrind --tool=callgrind` the same runs give instructions per
  * round trip (divide the functions' inclusive counts by the count).
  *
@@ -136,6 +140,29 @@ static double iface_rtts(struct cost *k, long n)
 	return (double)(tool_now_ns() - t0) / (double)n;
 }
 
+/* n polls of an empty ring: the server's dispatch(0) with its client's
+ * ring polled (cfg.spin INT_MAX: never armed), and the client's recv;
+ * ns per poll of each in *srv and *cl; 0 or -errno. Not inlined, so that
+ * callgrind's --toggle-collect=iface_polls counts these rounds alone. */
+static int __attribute__((noinline))
+iface_polls(struct cost *k, long n, double *srv, double *cl)
+{
+	unsigned char back[ELEM];
+	uint64_t t0 = tool_now_ns(), t1;
+	int r;
+
+	for (long i = 0; i < n; i++)
+		if ((r = iface_server_dispatch(k->srv, 0)) != 0)
+			return r < 0 ? r : -EPROTO;
+	t1 = tool_now_ns();
+	for (long i = 0; i < n; i++)
+		if ((r = (int)iface_client_recv(k->cl, back, ELEM)) != -EAGAIN)
+			return r < 0 ? r : -EPROTO;
+	*srv = (double)(t1 - t0) / (double)n;
+	*cl = (double)(tool_now_ns() - t1) / (double)n;
+	return 0;
+}
+
 /* a consumer's end of a ring made here: export and attach in-process */
 static int pair(struct ipcq **p, struct ipcq **c)
 {
@@ -152,8 +179,9 @@ static int pair(struct ipcq **p, struct ipcq **c)
 	return ipcq_attach(c, fds, IPCQ_CONSUMER, NULL);
 }
 
-/* n bare-ring round trips; ns per round trip, or -errno */
-static double ipcq_rtts(long n)
+/* n polls of an empty bare ring (ns each in *poll), then n bare-ring
+ * round trips; ns per round trip, or -errno */
+static double ipcq_rtts(long n, double *poll)
 {
 	unsigned char msg[ELEM] = { 1 }, mid[ELEM], back[ELEM];
 	struct ipcq *ap = NULL, *ac = NULL, *bp = NULL, *bc = NULL;
@@ -165,6 +193,11 @@ static double ipcq_rtts(long n)
 		ns = r;
 		goto out;
 	}
+	t0 = tool_now_ns();
+	for (long i = 0; i < n; i++)
+		if (ipcq_pop(ac, mid) != -EAGAIN)
+			goto out;
+	*poll = (double)(tool_now_ns() - t0) / (double)n;
 	t0 = tool_now_ns();
 	for (long i = 0; i < n; i++) {
 		msg[1] = (unsigned char)i;
@@ -188,8 +221,9 @@ static void usage(FILE *f)
 		"usage: memenpsf-cost [--count N] [--repeat N]\n"
 		"One thread plays client and server: ns per 64-byte round trip\n"
 		"through libiface (send, dispatch + on_message, send back, recv)\n"
-		"and through two bare libipcq rings, and the difference. No line\n"
-		"crosses cores: this is the libraries' own work. Run it under\n"
+		"and through two bare libipcq rings, and the difference; then ns\n"
+		"per look at an empty ring (server dispatch, client recv, ipcq_pop).\n"
+		"No line crosses cores: this is the libraries' own work. Run it under\n"
 		"valgrind --tool=callgrind for instruction counts.\n"
 		"  --count N   round trips per measurement (default 2000000)\n"
 		"  --repeat N  measurements, the median printed (default 5)\n");
@@ -210,7 +244,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	double fi[15], fq[15];
+	double fi[15], fq[15], ps[15], pc[15], pq[15];
 	struct cost k = { .connect_err = 0 };
 	long count = 2000000, repeat = 5;
 	int o, r, rc = 1;
@@ -252,19 +286,31 @@ int main(int argc, char **argv)
 	}
 	for (long i = 0; i < repeat; i++) {
 		fi[i] = iface_rtts(&k, count);
-		fq[i] = ipcq_rtts(count);
+		fq[i] = ipcq_rtts(count, &pq[i]);
 		if (fi[i] < 0 || fq[i] < 0) {
 			fprintf(stderr, "memenpsf-cost: a round trip failed: %s\n",
 				strerror((int)-(fi[i] < 0 ? fi[i] : fq[i])));
 			goto out;
 		}
+		r = iface_polls(&k, count, &ps[i], &pc[i]);
+		if (r < 0) {
+			fprintf(stderr, "memenpsf-cost: an empty poll failed: %s\n",
+				strerror(-r));
+			goto out;
+		}
 	}
 	qsort(fi, (size_t)repeat, sizeof(fi[0]), cmp_d);
 	qsort(fq, (size_t)repeat, sizeof(fq[0]), cmp_d);
+	qsort(ps, (size_t)repeat, sizeof(ps[0]), cmp_d);
+	qsort(pc, (size_t)repeat, sizeof(pc[0]), cmp_d);
+	qsort(pq, (size_t)repeat, sizeof(pq[0]), cmp_d);
 	printf("one-thread 64 B round trip (median of %ld x %ld):\n"
-	       "  libiface %.1f ns   libipcq %.1f ns   libiface adds %.1f ns\n",
+	       "  libiface %.1f ns   libipcq %.1f ns   libiface adds %.1f ns\n"
+	       "a poll of an empty ring:\n"
+	       "  server dispatch %.1f ns   client recv %.1f ns   ipcq_pop %.1f ns\n",
 	       repeat, count, fi[repeat / 2], fq[repeat / 2],
-	       fi[repeat / 2] - fq[repeat / 2]);
+	       fi[repeat / 2] - fq[repeat / 2], ps[repeat / 2],
+	       pc[repeat / 2], pq[repeat / 2]);
 	rc = 0;
 out:
 	iface_client_close(k.cl);
