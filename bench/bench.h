@@ -57,7 +57,13 @@ struct side {
 	int fds[BENCH_MAX_FDS];
 	int nfds;
 	void *priv;   /* the transport's state */
+	uint64_t expect; /* side B's round trips: the next seq (rx_answer) */
 };
+
+/* Side B's answer to a round-trip message (side.c), for rx_answer: 0 when
+ * msg is s->expect (reply filled with the next seq), 1 when it is the end
+ * (no reply), -EBADMSG when it is neither (reported on stderr). */
+typedef int (*side_answer_fn)(struct side *s, const void *msg, void *reply);
 
 /*
  * A transport. setup() runs in the parent and fills fds_a / fds_b with the
@@ -87,6 +93,12 @@ struct transport {
 	int (*rx)(struct side *s, unsigned max, const void **base,
 		  size_t *stride);
 	int (*rx_done)(struct side *s, unsigned n);
+	/* Optional, side B's round trips: receive the next message and answer
+	 * it from where the transport first holds it (libiface: inside
+	 * on_message, as an application answers), with answer() checking it
+	 * and filling the reply. 0 answered, 1 the end, -errno. Without it
+	 * side B answers with rx, rx_done, tx_get, tx_put. */
+	int (*rx_answer)(struct side *s, side_answer_fn answer);
 	void (*close)(struct side *s);
 };
 

@@ -125,12 +125,36 @@ static int rtt_a(struct side *s, const struct side_params *p,
 	return r;
 }
 
+/* side_answer_fn: see bench.h */
+static int answer(struct side *s, const void *msg, void *reply)
+{
+	enum msg_verdict v = msg_check(msg, s->size, s->expect);
+
+	if (v == MSG_BAD) {
+		bad_msg(s, msg, s->expect);
+		return -EBADMSG;
+	}
+	if (v == MSG_IS_END)
+		return 1;
+	msg_fill(reply, s->size, s->expect + 1);
+	s->expect += 2;
+	return 0;
+}
+
 static int rtt_b(struct side *s)
 {
 	uint64_t i;
 	int r;
 
 	phase = "round trips";
+	if (s->t->rx_answer) {
+		s->expect = 0;
+		while ((r = s->t->rx_answer(s, answer)) == 0)
+			;
+		if (r == -EBADMSG)
+			return -1; /* reported by answer() */
+		return r < 0 ? fail(s, "receive", r) : 0;
+	}
 	for (i = 0;; i++) {
 		r = recv_one(s, 2 * i);
 		if (r != 0)
@@ -388,7 +412,12 @@ int side_main(int argc, char **argv)
 		return 2;
 	alarm(p.timeout_s ? p.timeout_s : 300);
 	signal(SIGPIPE, SIG_IGN);
-	msg_corrupt_seq = p.role == 'A' ? p.corrupt_seq : 0;
+	/* A sends every even seq and the throughput phase; B answers with
+	 * the odd ones: an odd SEQ is damaged by both, the first one to send
+	 * it fails the run (B's answers come from rx_answer where a transport
+	 * has it) */
+	msg_corrupt_seq = p.role == 'A' || (p.corrupt_seq & 1) ? p.corrupt_seq
+							       : 0;
 
 	memset(&s, 0, sizeof(s));
 	s.t = p.t;

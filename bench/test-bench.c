@@ -630,6 +630,28 @@ START_TEST(run_corrupt_fails)
 }
 END_TEST
 
+/* Side B's answers are checked too: libiface's rows answer from inside
+ * on_message (rx_answer), so a damaged answer (odd seq) comes from there. */
+START_TEST(run_corrupt_answer_fails)
+{
+	static const char *const ts[] = { "ipcq-spin", "iface-spin",
+					  "iface-block" };
+	const char *args[] = { "--quick", "--no-progress", "--sizes", "64",
+			       "--count", "100", "--corrupt", "41", "--only",
+			       ts[_i], NULL };
+	struct output o;
+
+	run_bench(args, &o);
+	ck_assert_int_eq(o.status, 1);
+	/* side A finds it (warm-up or round trips: seq 41 is the 21st) */
+	ck_assert_msg(strstr(o.err, "side A, ") &&
+			      strstr(o.err, "bad message: expected seq 41, got "
+					    "seq 41 with a bad checksum"),
+		      "%s", o.err);
+	output_free(&o);
+}
+END_TEST
+
 START_TEST(run_bad_usage)
 {
 	const char *a1[] = { "--only", "nope", NULL };
@@ -681,6 +703,7 @@ static Suite *bench_suite(void)
 	tcase_add_test(tc, run_markdown_and_csv);
 	tcase_add_test(tc, run_mq_limit);
 	tcase_add_loop_test(tc, run_corrupt_fails, 0, 9);
+	tcase_add_loop_test(tc, run_corrupt_answer_fails, 0, 3);
 	tcase_add_test(tc, run_lib_rows);
 	tcase_add_test(tc, run_list_names);
 	tcase_add_test(tc, run_progress);
