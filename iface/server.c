@@ -81,6 +81,7 @@ struct iface_server {
 	unsigned nconns; /* handshaking + open + draining */
 	unsigned nopen;  /* announced and not yet dead */
 	unsigned npending; /* in C_HANDSHAKE */
+	unsigned narmed;   /* conns whose ring is armed (conn_unarm) */
 	uint64_t shm;      /* bytes of all conns' rings */
 	uint64_t pair_shm; /* bytes of one conn's two rings */
 	uid_t uid;         /* ours: the default policy */
@@ -152,6 +153,18 @@ static void conn_deliver_cb(void *ctx, const struct iface_msg *msgs,
 	s->cfg.cb.on_message(c, msgs, n, s->cfg.user);
 }
 
+/* Disarm c's ring if it is armed (the client rings the doorbell only
+ * then). s->narmed counts the armed ones: a dispatch(0) while none is
+ * armed and none handshakes skips the pass that looks at each conn. */
+static void conn_unarm(struct iface_conn *c)
+{
+	if (c->armed) {
+		ipcq_disarm(c->ch.rx);
+		c->armed = 0;
+		c->srv->narmed--;
+	}
+}
+
 /* Move c to the reap list: out of epoll, no longer counted. The socket is
  * closed and on_disconnect called at the end of the dispatch. */
 static void conn_kill(struct iface_conn *c, uint32_t code, const char *text)
@@ -165,10 +178,7 @@ static void conn_kill(struct iface_conn *c, uint32_t code, const char *text)
 	if (c->in_epoll_data)
 		os_epoll_del(s->epfd, ipcq_fd(c->ch.rx));
 	c->in_epoll_sock = c->in_epoll_data = 0;
-	if (c->armed) {
-		ipcq_disarm(c->ch.rx);
-		c->armed = 0;
-	}
+	conn_unarm(c);
 	if (!c->ch.dead || c->ch.why.code == IFACE_R_NONE)
 		chan_reason(&c->ch.why, code, text);
 	c->ch.dead = 1;
@@ -614,10 +624,7 @@ static void conn_drain_start(struct iface_conn *c)
 		os_epoll_del(s->epfd, c->sock);
 		c->in_epoll_sock = 0;
 	}
-	if (c->armed) {
-		ipcq_disarm(c->ch.rx);
-		c->armed = 0;
-	}
+	conn_unarm(c);
 	c->told = 0; /* report what it left, once more */
 	c->state = C_DRAINING;
 }
@@ -773,9 +780,10 @@ static void arm_flush(struct arm_set *a, int *busy)
 		return;
 	}
 	for (unsigned i = 0; i < a->n; i++) {
-		if (a->res[i] == 0)
+		if (a->res[i] == 0) {
 			a->c[i]->armed = 1;
-		else
+			a->c[i]->srv->narmed++;
+		} else
 			*busy = 1;
 	}
 	a->n = 0;
@@ -849,7 +857,8 @@ static int deliver_all(struct iface_server *s, int *busy)
 		if (arm.n == ARM_BATCH)
 			arm_flush(&arm, busy);
 	}
-	arm_flush(&arm, busy);
+	if (arm.n)
+		arm_flush(&arm, busy);
 	return total;
 }
 
@@ -870,6 +879,7 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int handled = 0, busy = 0, n = 0, t = timeout_ms, hs = 0, ready = 0;
+	struct iface_conn *first;
 
 	if (s->stop_req) {
 		s->stop_req = 0;
@@ -877,12 +887,15 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 		s->kicked = 0;
 		return -ECANCELED;
 	}
-	for (struct iface_conn *c = s->conns; c; c = c->next) {
+	/* What each conn asks of this round. Nothing to ask when the round
+	 * may not wait anyway, no ring is armed and nobody handshakes: a
+	 * busy server's rounds then pass over the conns once, not twice. */
+	first = timeout_ms || s->narmed || s->npending ? s->conns : NULL;
+	for (struct iface_conn *c = first; c; c = c->next) {
 		if (c->armed && timeout_ms == 0 && ipcq_count(c->ch.rx)) {
 			/* an armed ring with work: take it now, without
 			 * waiting for epoll to report its doorbell */
-			ipcq_disarm(c->ch.rx);
-			c->armed = 0;
+			conn_unarm(c);
 			ready = 1;
 		}
 		if ((c->state == C_OPEN && !c->armed && !c->told) ||
@@ -923,6 +936,7 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 		case EV_DATA:
 			if (!chan_doorbell(&c->ch, &c->armed))
 				continue; /* not a wake-up: not work */
+			s->narmed--;
 			break;
 		}
 		handled++;
@@ -1259,16 +1273,6 @@ int iface_conn_commit(struct iface_conn *c, unsigned n)
 static int conn_readable(const struct iface_conn *c)
 {
 	return c && (c->state == C_OPEN || c->state == C_DRAINING);
-}
-
-/* Before a blocking receive: a wait disarms the ring when it is done, and
- * the dispatch then polls it again instead of waiting for a bell. */
-static void conn_unarm(struct iface_conn *c)
-{
-	if (c->armed) {
-		ipcq_disarm(c->ch.rx);
-		c->armed = 0;
-	}
 }
 
 /* A receive found c's ring empty: the dispatch reports its next messages. */
