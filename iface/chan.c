@@ -419,39 +419,40 @@ ssize_t chan_recv_wait(struct chan *ch, void *buf, size_t cap, int timeout_ms)
  * throughput 0.46x a pop at a time; about 1x with the budget cut). */
 #define DELIVER_BYTES (256u << 10)
 
-int chan_deliver(struct chan *ch, unsigned batch, unsigned budget,
-		 struct iface_msg *msgs, uint32_t *lens, chan_deliver_fn cb,
-		 void *ctx)
+void chan_deliver_setup(struct chan *ch, unsigned batch, unsigned budget)
 {
-	uint32_t stride;
-	unsigned done = 0;
+	unsigned most;
 
-	if (unlikely(!ch->rx_stride)) { /* once: no call nor division per round */
-		ch->rx_stride = ipcq_stride(ch->rx);
-		ch->rx_batch_max = DELIVER_BYTES / ch->rx_stride;
-		if (!ch->rx_batch_max)
-			ch->rx_batch_max = 1;
-	}
-	stride = ch->rx_stride;
-	if (batch > ch->rx_batch_max) {
+	ch->dl_for = batch;
+	ch->rx_stride = ipcq_stride(ch->rx);
+	most = DELIVER_BYTES / ch->rx_stride;
+	if (!most)
+		most = 1;
+	if (batch > most) {
 		/* big slots: smaller batches, and as many of them, so that
 		 * one round touches at most budget/batch * DELIVER_BYTES */
-		budget = budget / batch * ch->rx_batch_max;
-		batch = ch->rx_batch_max;
+		budget = budget / batch * most;
+		batch = most;
 		if (!budget)
 			budget = batch;
 	}
+	ch->dl_batch = batch;
+	ch->dl_budget = budget;
+}
 
-	while (done < budget) {
-		const void *first;
-		unsigned want = budget - done < batch ? budget - done : batch;
-		int n = ipcq_peek(ch->rx, want, &first, lens);
+int chan_deliver_from(struct chan *ch, int n, const void *first,
+		      struct iface_msg *msgs, uint32_t *lens, chan_deliver_fn cb,
+		      void *ctx)
+{
+	unsigned batch = ch->dl_batch, budget = ch->dl_budget, done = 0;
+	unsigned want = batch; /* what the caller's look asked for */
+	uint32_t stride = ch->rx_stride;
+
+	if (n < 0)
+		return n;
+	for (;;) {
 		uint64_t bytes = 0;
 
-		if (n == -EAGAIN)
-			break;
-		if (n < 0)
-			return n;
 		for (int i = 0; i < n; i++) {
 			msgs[i].data = (const char *)first + (size_t)i * stride;
 			msgs[i].len = lens[i];
@@ -463,16 +464,21 @@ int chan_deliver(struct chan *ch, unsigned batch, unsigned budget,
 		ch->st.rx_msgs += (unsigned)n;
 		ch->st.rx_bytes += bytes;
 		done += (unsigned)n;
-		if (ch->closing)
-			break; /* the callback closed the channel */
-		/* Short: the ring ran dry, or the batch reached the ring's
-		 * end (once a lap); either way the next round looks again,
-		 * instead of a second look that finds nothing (a delivering
-		 * round of one message: 525 -> 451 instructions). */
-		if ((unsigned)n < want)
+		/* Stop when the callback closed the channel, at the budget, or
+		 * after a short batch: the ring ran dry, or the batch reached
+		 * the ring's end (once a lap); either way the next round looks
+		 * again, instead of a second look that finds nothing (a
+		 * delivering round of one message: 525 -> 451 instructions). */
+		if (ch->closing || done >= budget || (unsigned)n < want)
 			break;
+		want = budget - done < batch ? budget - done : batch;
+		n = ipcq_peek(ch->rx, want, &first, lens);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0)
+			return n;
 	}
-	return done ? (int)done : -EAGAIN;
+	return (int)done;
 }
 
 void chan_fini(struct chan *ch)

@@ -3,6 +3,7 @@
 #ifndef MEMENPSF_IFACE_PRIVATE_H
 #define MEMENPSF_IFACE_PRIVATE_H
 
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -80,8 +81,11 @@ struct chan {
 	int closing;    /* closed by this side: deliver nothing more */
 	struct iface_reason why;
 	struct iface_stats st;
-	uint32_t rx_stride;    /* chan_deliver's cache: rx slot stride, */
-	unsigned rx_batch_max; /* and most slots per batch (DELIVER_BYTES) */
+	/* chan_deliver's settings, made once (chan_deliver_setup) for the
+	 * batch it is called with: rx slot stride, slots per batch and per
+	 * call (cut for big slots: DELIVER_BYTES) */
+	uint32_t rx_stride;
+	unsigned dl_for, dl_batch, dl_budget;
 };
 
 void chan_reason(struct iface_reason *r, uint32_t code, const char *text);
@@ -154,9 +158,27 @@ static inline unsigned chan_stretch(struct chan *ch, unsigned idle,
  * empty, -EBADMSG. */
 typedef void (*chan_deliver_fn)(void *ctx, const struct iface_msg *msgs,
 				unsigned n);
-int chan_deliver(struct chan *ch, unsigned batch, unsigned budget,
-		 struct iface_msg *msgs, uint32_t *lens, chan_deliver_fn cb,
-		 void *ctx);
+void chan_deliver_setup(struct chan *ch, unsigned batch, unsigned budget);
+/* The rest of chan_deliver, from its first look (n from ipcq_peek). */
+int chan_deliver_from(struct chan *ch, int n, const void *first,
+		      struct iface_msg *msgs, uint32_t *lens, chan_deliver_fn cb,
+		      void *ctx);
+/* Inline: a polling loop's look at an empty ring is one call into libipcq
+ * (an empty server round: 291 -> 237 instructions). */
+static inline int chan_deliver(struct chan *ch, unsigned batch,
+			       unsigned budget, struct iface_msg *msgs,
+			       uint32_t *lens, chan_deliver_fn cb, void *ctx)
+{
+	const void *first;
+	int n;
+
+	if (__builtin_expect(ch->dl_for != batch, 0))
+		chan_deliver_setup(ch, batch, budget);
+	n = ipcq_peek(ch->rx, ch->dl_batch, &first, lens);
+	if (n == -EAGAIN)
+		return n;
+	return chan_deliver_from(ch, n, first, msgs, lens, cb, ctx);
+}
 
 /* Send a REFUSE or BYE, best effort, never blocking. */
 void chan_send_reason(int sock, uint16_t type, uint32_t code,
