@@ -115,7 +115,8 @@ static int setup(struct cost *k)
 }
 
 /* n libiface round trips; ns per round trip, or -errno */
-static double iface_rtts(struct cost *k, long n)
+static double __attribute__((noinline)) /* --toggle-collect=iface_rtts */
+iface_rtts(struct cost *k, long n)
 {
 	unsigned char msg[ELEM] = { 1 }, back[ELEM];
 	uint64_t t0 = tool_now_ns();
