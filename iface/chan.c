@@ -419,9 +419,13 @@ ssize_t chan_recv_wait(struct chan *ch, void *buf, size_t cap, int timeout_ms)
  * throughput 0.46x a pop at a time; about 1x with the budget cut). */
 #define DELIVER_BYTES (256u << 10)
 
-void chan_deliver_setup(struct chan *ch, unsigned batch, unsigned budget)
+/* Most batches one channel delivers per call (a server's dispatch round)
+ * before the other conns' turn. */
+#define DELIVER_BATCHES 4
+
+void chan_deliver_setup(struct chan *ch, unsigned batch)
 {
-	unsigned most;
+	unsigned most, budget = batch * DELIVER_BATCHES;
 
 	ch->dl_for = batch;
 	ch->rx_stride = ipcq_stride(ch->rx);

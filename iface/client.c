@@ -499,7 +499,7 @@ static int dispatch_once(struct iface_client *c, int timeout_ms)
 
 	batch = c->cfg.batch;
 	if (c->cfg.cb.on_message && !c->armed) {
-		r = chan_deliver(&c->ch, batch, batch * 4, c->msgs, c->lens,
+		r = chan_deliver(&c->ch, batch, c->msgs, c->lens,
 				 client_deliver_cb, c);
 		if (r == -EBADMSG) {
 			chan_reason(&c->ch.why, IFACE_R_CORRUPT,

@@ -82,8 +82,8 @@ struct chan {
 	struct iface_reason why;
 	struct iface_stats st;
 	/* chan_deliver's settings, made once (chan_deliver_setup) for the
-	 * batch it is called with: rx slot stride, slots per batch and per
-	 * call (cut for big slots: DELIVER_BYTES) */
+	 * batch it is called with (dl_for): rx slot stride, slots per batch
+	 * and per call (cut for big slots: DELIVER_BYTES) */
 	uint32_t rx_stride;
 	unsigned dl_for, dl_batch, dl_budget;
 };
@@ -153,12 +153,12 @@ static inline unsigned chan_stretch(struct chan *ch, unsigned idle,
 	return (unsigned)(e < most ? e : most);
 }
 
-/* Hand up to budget messages to cb in batches of at most batch (msgs and
- * lens have room for batch). Returns how many, -EAGAIN when the ring was
- * empty, -EBADMSG. */
+/* Hand up to 4 batches of messages to cb, at most batch in each (msgs and
+ * lens have room for batch; fewer for big slots: DELIVER_BYTES in chan.c).
+ * Returns how many, -EAGAIN when the ring was empty, -EBADMSG. */
 typedef void (*chan_deliver_fn)(void *ctx, const struct iface_msg *msgs,
 				unsigned n);
-void chan_deliver_setup(struct chan *ch, unsigned batch, unsigned budget);
+void chan_deliver_setup(struct chan *ch, unsigned batch);
 /* The rest of chan_deliver, from its first look (n from ipcq_peek). */
 int chan_deliver_from(struct chan *ch, int n, const void *first,
 		      struct iface_msg *msgs, uint32_t *lens, chan_deliver_fn cb,
@@ -166,14 +166,14 @@ int chan_deliver_from(struct chan *ch, int n, const void *first,
 /* Inline: a polling loop's look at an empty ring is one call into libipcq
  * (an empty server round: 291 -> 237 instructions). */
 static inline int chan_deliver(struct chan *ch, unsigned batch,
-			       unsigned budget, struct iface_msg *msgs,
-			       uint32_t *lens, chan_deliver_fn cb, void *ctx)
+			       struct iface_msg *msgs, uint32_t *lens,
+			       chan_deliver_fn cb, void *ctx)
 {
 	const void *first;
 	int n;
 
 	if (__builtin_expect(ch->dl_for != batch, 0))
-		chan_deliver_setup(ch, batch, budget);
+		chan_deliver_setup(ch, batch);
 	n = ipcq_peek(ch->rx, ch->dl_batch, &first, lens);
 	if (n == -EAGAIN)
 		return n;

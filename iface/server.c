@@ -115,8 +115,6 @@ struct iface_server {
  * listener stays readable, so it leaves the epoll set for this long or
  * until a conn of ours closes, instead of making the loop spin. */
 #define ACCEPT_RETRY_MS 100
-/* most messages one conn may deliver per dispatch before the others' turn */
-#define BUDGET_BATCHES 4
 /* While the rings keep the loop busy, epoll is looked at once the skipped
  * rounds add up to SPIN_EPOLL_EVERY: a round adds 1 plus one per
  * SPIN_EPOLL_MSGS messages it delivered, so a loop of cheap rounds (a
@@ -807,8 +805,8 @@ static int deliver_all(struct iface_server *s, int *busy)
 		if ((c->state != C_OPEN && c->state != C_DRAINING) || c->armed)
 			continue;
 		if (s->cfg.cb.on_message) {
-			r = chan_deliver(&c->ch, batch, batch * BUDGET_BATCHES,
-					 s->msgs, s->lens, conn_deliver_cb, c);
+			r = chan_deliver(&c->ch, batch, s->msgs, s->lens,
+					 conn_deliver_cb, c);
 		} else if (c->told) {
 			/* the application reads it: reported once, not again
 			 * until it found the ring empty (so one that does

@@ -2,7 +2,7 @@
 # A program built with the public headers calls the libraries through the
 # GOT, not through a PLT stub: MEMENPSF_API carries GCC's noplt
 # (common/memenpsf/memenpsf-common.h). On a Zen 5 VM one PLT stub in a loop
-# that polls a ring cost about 170 ns of a 660 ns round trip
+# that polls a ring cost about 160 ns of a 660 ns round trip
 # (bench/README.md, "The PLT stub"). Links a polling loop against the built
 # libipcq.so and reads its relocations: ipcq_pop must have a GOT slot
 # (GLOB_DAT) and no ipcq_ function a PLT slot (JUMP_SLOT). Without the
