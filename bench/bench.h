@@ -58,6 +58,7 @@ struct side {
 	int nfds;
 	void *priv;   /* the transport's state */
 	uint64_t expect; /* side B's round trips: the next seq (rx_answer) */
+	unsigned work;   /* side B's own work per answer (--work) */
 };
 
 /* Side B's answer to a round-trip message (side.c), for rx_answer: 0 when
@@ -161,7 +162,9 @@ struct opts {
 	int progress;
 	enum out_format fmt;
 	uint64_t corrupt_seq;
+	unsigned work;           /* B's work per answer: multiply-adds */
 };
+#define BENCH_MAX_WORK 100000
 
 /* Parse argv (not the hidden --side form). 0, 1 when the program should exit
  * 0 (help/list shown), -EINVAL with the reason on stderr. */
@@ -191,6 +194,7 @@ struct side_params {
 	int nfds;
 	uint64_t count, duration_ns, warmup_ns, idle_ns;
 	uint64_t corrupt_seq;
+	unsigned work;           /* opts.work */
 	unsigned timeout_s;      /* the side kills itself after this */
 };
 

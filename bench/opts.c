@@ -30,6 +30,9 @@ static void usage(FILE *f)
 "  --batch N        messages per call for ipcq-batch (default 32)\n"
 "  --repeat N       run the whole sweep N times (1..15), report each\n"
 "                   figure's median over the N (default 1)\n"
+"  --work N         the answering side works N dependent multiply-adds\n"
+"                   (about 1 ns each) per round trip before it answers,\n"
+"                   as a server does (default 0, at most %d)\n"
 "  --no-pin         do not pin the two sides to two CPUs\n"
 "  --quick          a smoke run of a few seconds (CI)\n"
 "  --csv | --json   machine output instead of the Markdown table\n"
@@ -38,7 +41,7 @@ static void usage(FILE *f)
 "  --list           list the transports and exit\n"
 "  --corrupt SEQ    (testing) the sender damages message SEQ: the run fails\n"
 "Exit: 0 done, 1 a case failed (bad message, error), 2 bad usage.\n",
-		BENCH_MIN_SIZE);
+		BENCH_MIN_SIZE, BENCH_MAX_WORK);
 }
 
 static int parse_num(const char *s, uint64_t *out)
@@ -121,7 +124,7 @@ static void list(void)
 enum {
 	O_ONLY = 256, O_SIZES, O_DURATION, O_COUNT, O_WARMUP, O_IDLE, O_BATCH,
 	O_NOPIN, O_QUICK, O_CSV, O_JSON, O_STRICT, O_NOPROGRESS, O_LIST,
-	O_CORRUPT, O_HELP, O_REPEAT,
+	O_CORRUPT, O_HELP, O_REPEAT, O_WORK,
 };
 
 static const struct option longopts[] = {
@@ -142,6 +145,7 @@ static const struct option longopts[] = {
 	{ "corrupt", required_argument, NULL, O_CORRUPT },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "repeat", required_argument, NULL, O_REPEAT },
+	{ "work", required_argument, NULL, O_WORK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -204,6 +208,11 @@ int opts_parse(struct opts *o, int argc, char **argv)
 			if (parse_num(optarg, &v) < 0 || v == 0 || v > 4096)
 				bad = "--batch";
 			o->batch = (unsigned)v;
+			break;
+		case O_WORK:
+			if (parse_num(optarg, &v) < 0 || v > BENCH_MAX_WORK)
+				bad = "--work";
+			o->work = (unsigned)v;
 			break;
 		case O_REPEAT:
 			if (parse_num(optarg, &v) < 0 || v == 0 ||

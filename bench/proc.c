@@ -44,11 +44,11 @@ pid_t spawn_side(const struct side_params *p)
 {
 	char a_role[16], a_t[64], a_size[32], a_batch[32], a_cpu[32],
 		a_res[32], a_fds[128], a_count[48], a_dur[48], a_warm[48],
-		a_idle[48], a_corrupt[48], a_timeout[32];
+		a_idle[48], a_corrupt[48], a_work[32], a_timeout[32];
 	char a0[] = "memenpsf-bench", a1[] = "--side";
 	char *argv[] = { a0, a1, a_role, a_t, a_size,
 			 a_batch, a_cpu, a_res, a_fds, a_count, a_dur, a_warm,
-			 a_idle, a_corrupt, a_timeout, NULL };
+			 a_idle, a_corrupt, a_work, a_timeout, NULL };
 	pid_t pid;
 	int i;
 
@@ -65,6 +65,7 @@ pid_t spawn_side(const struct side_params *p)
 	snprintf(a_idle, sizeof(a_idle), "idle=%" PRIu64, p->idle_ns);
 	snprintf(a_corrupt, sizeof(a_corrupt), "corrupt=%" PRIu64,
 		 p->corrupt_seq);
+	snprintf(a_work, sizeof(a_work), "work=%u", p->work);
 	snprintf(a_timeout, sizeof(a_timeout), "timeout=%u", p->timeout_s);
 
 	fflush(NULL);

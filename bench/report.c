@@ -117,6 +117,9 @@ void report_md(const struct opts *o, const struct machine *m, int pinned,
 	       "acknowledgement; MB = 10^6 bytes\n");
 	printf("- every message checked (seq + hash of seq at both ends) on "
 	       "every transport\n");
+	if (o->work)
+		printf("- the answering side works %u dependent multiply-adds "
+		       "per round trip before it answers (--work)\n", o->work);
 	printf("- ipcq rings: %u slots (fewer above %u KiB messages: at most "
 	       "%u MiB per ring); ipcq-batch moves %u per call; socket and pipe "
 	       "buffers: system defaults\n",

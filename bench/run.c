@@ -114,6 +114,7 @@ int run_case(const struct opts *o, const struct transport *t, size_t size,
 		p[i].warmup_ns = o->warmup_ns;
 		p[i].idle_ns = idle && (t->flags & T_IDLE) ? o->idle_ns : 0;
 		p[i].corrupt_seq = o->corrupt_seq;
+		p[i].work = o->work;
 		p[i].timeout_s = o->count ? 600 : (unsigned)(budget / 1000000000u) + 60;
 		pid[i] = spawn_side(&p[i]);
 		if (pid[i] < 0) {

@@ -125,6 +125,18 @@ static int rtt_a(struct side *s, const struct side_params *p,
 	return r;
 }
 
+/* Side B's own work between a request and its answer (--work): dependent
+ * multiply-adds from the request's seq; the answer's stores retire after
+ * them, as a server's answer comes after what it computed. */
+static void work(const struct side *s, uint64_t seq)
+{
+	uint64_t x = seq;
+
+	for (unsigned i = 0; i < s->work; i++)
+		x = x * 0x5851f42d4c957f2dULL + 0x14057b7ef767814fULL;
+	__asm__ __volatile__("" : : "r"(x)); /* used: the loop stays */
+}
+
 /* side_answer_fn: see bench.h */
 static int answer(struct side *s, const void *msg, void *reply)
 {
@@ -136,6 +148,7 @@ static int answer(struct side *s, const void *msg, void *reply)
 	}
 	if (v == MSG_IS_END)
 		return 1;
+	work(s, s->expect);
 	msg_fill(reply, s->size, s->expect + 1);
 	s->expect += 2;
 	return 0;
@@ -159,6 +172,7 @@ static int rtt_b(struct side *s)
 		r = recv_one(s, 2 * i);
 		if (r != 0)
 			return r < 0 ? -1 : 0;
+		work(s, 2 * i);
 		if (send_one(s, 2 * i + 1) < 0)
 			return -1;
 	}
@@ -384,6 +398,8 @@ static int parse_params(int argc, char **argv, struct side_params *p)
 			p->idle_ns = v;
 		else if (strcmp(k, "corrupt") == 0)
 			p->corrupt_seq = v;
+		else if (strcmp(k, "work") == 0 && v <= BENCH_MAX_WORK)
+			p->work = (unsigned)v;
 		else if (strcmp(k, "timeout") == 0)
 			p->timeout_s = (unsigned)v;
 		else
@@ -424,6 +440,7 @@ int side_main(int argc, char **argv)
 	s.role = p.role;
 	s.size = p.size;
 	s.batch = p.batch;
+	s.work = p.work;
 	s.nfds = p.nfds;
 	for (i = 0; i < p.nfds; i++) {
 		s.fds[i] = p.fds[i];

@@ -652,6 +652,38 @@ START_TEST(run_corrupt_answer_fails)
 }
 END_TEST
 
+/* --work: side B does its multiply-adds before every answer, on the
+ * recv / send path (floor-line) and from on_message (iface-spin): 100000
+ * dependent ones take 100 us and more on any core, where a round trip
+ * without them is a few us at most. */
+START_TEST(run_work)
+{
+	const char *args[] = { "--quick", "--no-progress", "--sizes", "64",
+			       "--count", "40", "--work", "100000", "--only",
+			       "floor-line,iface-spin", NULL, NULL };
+	const char *bad[] = { "--work", "100001", NULL };
+	struct output o;
+
+	run_bench(args, &o);
+	ck_assert_msg(o.status == 0, "exit %d: %s", o.status, o.err);
+	ck_assert_ptr_nonnull(strstr(o.out, "works 100000 dependent "
+					    "multiply-adds"));
+	output_free(&o);
+	args[10] = "--json";
+	run_bench(args, &o);
+	ck_assert_msg(o.status == 0, "exit %d: %s", o.status, o.err);
+	ck_assert_double_gt(json_value(o.out, "floor-line", 64, "rtt_p50_ns"),
+			    30000);
+	ck_assert_double_gt(json_value(o.out, "iface-spin", 64, "rtt_p50_ns"),
+			    30000);
+	output_free(&o);
+	run_bench(bad, &o);
+	ck_assert_int_eq(o.status, 2);
+	ck_assert_ptr_nonnull(strstr(o.err, "bad value for --work"));
+	output_free(&o);
+}
+END_TEST
+
 START_TEST(run_bad_usage)
 {
 	const char *a1[] = { "--only", "nope", NULL };
@@ -708,6 +740,7 @@ static Suite *bench_suite(void)
 	tcase_add_test(tc, run_list_names);
 	tcase_add_test(tc, run_progress);
 	tcase_add_test(tc, run_repeat);
+	tcase_add_test(tc, run_work);
 	tcase_add_test(tc, run_bad_usage);
 	suite_add_tcase(s, tc);
 	return s;
