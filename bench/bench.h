@@ -126,6 +126,10 @@ int tp_dup(int fd);                      /* CLOEXEC duplicate, or -errno */
 /* ---- statistics (stats.c) ------------------------------------------------ */
 struct rtt_stats {
 	uint64_t n, p50, p99, p999, max, min;
+	/* the mean of the samples up to p99 (ns): a clock that steps by
+	 * 10 ns quantizes p50, not a mean of many samples taken at random
+	 * phases; above p99 are the interrupts and preemptions */
+	double tmean;
 };
 /* Sorts v in place. n == 0 gives all zeros. */
 void stats_compute(uint64_t *v, uint64_t n, struct rtt_stats *out);

@@ -191,7 +191,8 @@ void report_csv(const struct case_result *r, unsigned n)
 	unsigned i;
 
 	printf("transport,size,rtt_p50_ns,rtt_p99_ns,rtt_p999_ns,rtt_max_ns,"
-	       "rtt_samples,msgs_per_s,mb_per_s,idle_cpu_pct,skipped,failed\n");
+	       "rtt_samples,msgs_per_s,mb_per_s,idle_cpu_pct,skipped,failed,"
+	       "rtt_tmean_ns\n");
 	for (i = 0; i < n; i++) {
 		const struct case_result *c = &r[i];
 
@@ -213,8 +214,11 @@ void report_csv(const struct case_result *r, unsigned n)
 			printf("%.3f,", c->idle_cpu_pct);
 		else
 			printf(",");
-		printf("%s,%s\n", c->skipped ? c->why : "",
+		printf("%s,%s,", c->skipped ? c->why : "",
 		       c->failed ? c->why : "");
+		if (c->has_rtt)
+			printf("%.1f", c->rtt.tmean);
+		printf("\n");
 	}
 }
 
@@ -264,6 +268,7 @@ void report_json(const struct case_result *r, unsigned n)
 		json_u64("rtt_p999_ns", c->has_rtt, c->rtt.p999);
 		json_u64("rtt_max_ns", c->has_rtt, c->rtt.max);
 		json_u64("rtt_samples", c->has_rtt, c->rtt.n);
+		json_double("rtt_tmean_ns", c->has_rtt, c->rtt.tmean, 1);
 		json_double("msgs_per_s", c->has_tput, c->msgs_per_s, 0);
 		json_double("mb_per_s", c->has_tput, c->mb_per_s, 1);
 		json_double("idle_cpu_pct", c->has_idle, c->idle_cpu_pct, 3);

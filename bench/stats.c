@@ -40,6 +40,14 @@ void stats_compute(uint64_t *v, uint64_t n, struct rtt_stats *out)
 	out->min = v[0];
 	out->p50 = stats_quantile(v, n, 0.50);
 	out->p99 = stats_quantile(v, n, 0.99);
+	{
+		double sum = 0;
+		uint64_t k;
+
+		for (k = 0; k < n && v[k] <= out->p99; k++)
+			sum += (double)v[k];
+		out->tmean = sum / (double)k; /* k >= 1: v[0] <= p99 */
+	}
 	out->p999 = stats_quantile(v, n, 0.999);
 	out->max = v[n - 1];
 }
@@ -72,7 +80,7 @@ void stats_median_case(struct case_result *out, const struct case_result *runs,
 		       unsigned n)
 {
 	uint64_t u[6][BENCH_MAX_REPEAT];
-	double d[4][BENCH_MAX_REPEAT];
+	double d[5][BENCH_MAX_REPEAT];
 	unsigned i;
 
 	if (n > BENCH_MAX_REPEAT)
@@ -96,6 +104,7 @@ void stats_median_case(struct case_result *out, const struct case_result *runs,
 		d[1][i] = runs[i].mb_per_s;
 		d[2][i] = runs[i].idle_cpu_pct;
 		d[3][i] = runs[i].idle_wall_s;
+		d[4][i] = runs[i].rtt.tmean;
 	}
 	out->rtt.p50 = median_u64(u[0], n);
 	out->rtt.p99 = median_u64(u[1], n);
@@ -107,4 +116,5 @@ void stats_median_case(struct case_result *out, const struct case_result *runs,
 	out->mb_per_s = median_double(d[1], n);
 	out->idle_cpu_pct = median_double(d[2], n);
 	out->idle_wall_s = median_double(d[3], n);
+	out->rtt.tmean = median_double(d[4], n);
 }

@@ -36,6 +36,8 @@ START_TEST(stats_percentiles)
 	ck_assert_uint_eq(s.p99, 990);
 	ck_assert_uint_eq(s.p999, 999);
 	ck_assert_uint_eq(s.max, 1000);
+	/* the mean of 1..990 (the ten above p99 left out) */
+	ck_assert_double_eq_tol(s.tmean, 495.5, 1e-9);
 	for (i = 1; i < 1000; i++)
 		ck_assert_uint_le(v[i - 1], v[i]);
 }
@@ -52,10 +54,12 @@ START_TEST(stats_small)
 	stats_compute(one, 1, &s);
 	ck_assert_uint_eq(s.p50, 42);
 	ck_assert_uint_eq(s.p999, 42);
+	ck_assert_double_eq(s.tmean, 42);
 	stats_compute(two, 2, &s);
 	ck_assert_uint_eq(s.p50, 3);
 	ck_assert_uint_eq(s.p99, 9);
 	ck_assert_uint_eq(s.max, 9);
+	ck_assert_double_eq(s.tmean, 6); /* p99 is the larger one: both */
 }
 END_TEST
 
@@ -257,8 +261,11 @@ START_TEST(median_of_runs)
 	runs[0].rtt.max = 5, runs[1].rtt.max = 900, runs[2].rtt.max = 7;
 	runs[0].msgs_per_s = 1e6, runs[1].msgs_per_s = 3e6;
 	runs[2].msgs_per_s = 2e6;
+	runs[0].rtt.tmean = 310.5, runs[1].rtt.tmean = 99.5;
+	runs[2].rtt.tmean = 205.25;
 	stats_median_case(&out, runs, 3);
 	ck_assert_uint_eq(out.rtt.p50, 200);
+	ck_assert_double_eq(out.rtt.tmean, 205.25);
 	ck_assert_uint_eq(out.rtt.max, 7); /* not the p50 run's: per figure */
 	ck_assert_double_eq(out.msgs_per_s, 2e6);
 	ck_assert_ptr_eq(out.t, &fake_spin);
@@ -408,6 +415,10 @@ START_TEST(run_json)
 	/* floor-line only at 64 B: 1 + 2 + 2 objects */
 	ck_assert_uint_eq(count_of(o.out, "{\"transport\""), 5);
 	ck_assert_double_gt(json_value(o.out, "floor-line", 64, "rtt_p50_ns"), 0);
+	ck_assert_double_le(json_value(o.out, "floor-line", 64, "rtt_tmean_ns"),
+			    json_value(o.out, "floor-line", 64, "rtt_p99_ns"));
+	ck_assert_double_ge(json_value(o.out, "floor-line", 64, "rtt_tmean_ns"),
+			    json_value(o.out, "floor-line", 64, "rtt_p50_ns") / 2);
 	ck_assert_double_eq(json_value(o.out, "floor-line", 64, "msgs_per_s"), -1);
 	ck_assert_double_eq(json_value(o.out, "pipe", 64, "failed"), -1);
 	ck_assert_double_eq(json_value(o.out, "floor-line", 4096, "rtt_p50_ns"), -2);
