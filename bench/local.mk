@@ -10,7 +10,7 @@ BENCH_CORE = \
 	bench/proc.h bench/proc.c bench/run.c bench/side.c bench/report.c \
 	bench/sysinfo.c bench/transport.c
 BENCH_TRANSPORTS = bench/t-floor.c bench/t-sock.c bench/t-mq.c bench/t-ipcq.c \
-	bench/t-iface.c
+	bench/t-iface.c tools/spawn.h tools/spawn.c
 BENCH_LIBS = iface/libiface.la queue/libipcq.la fdpass/libfdpass.la
 EXTRA_DIST += bench/README.md
 

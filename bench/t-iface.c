@@ -46,10 +46,9 @@
 
 #include "bench.h"
 #include "compiler.h"
+#include "../tools/spawn.h"
 
 #define CONNECT_TIMEOUT_MS 10000
-#define DIR_MAX_LEN 96
-#define PATH_MAX_LEN (DIR_MAX_LEN + 16) /* fits a sockaddr_un */
 
 struct iface_side {
 	int spin;
@@ -60,8 +59,8 @@ struct iface_side {
 	struct iface_conn *conn;
 	int gone;                       /* on_disconnect seen */
 	struct iface_reason why;
-	char dir[DIR_MAX_LEN];
-	char path[PATH_MAX_LEN];
+	char dir[TOOL_DIR_MAX];
+	char path[TOOL_PATH_MAX];
 	size_t size;
 	uint64_t (*stage)[2];           /* delivered, not yet handed out:
 					 * each one's first and last 8 bytes */
@@ -244,7 +243,7 @@ static int client_gone(struct iface_side *q, int err)
  * the server's own unlink at destroy then finds nothing, which it allows. */
 static void remove_dir(struct iface_side *q)
 {
-	char p[PATH_MAX_LEN + 256];
+	char p[TOOL_DIR_MAX + 256];
 	struct dirent *d;
 	DIR *dh;
 
@@ -276,19 +275,12 @@ static int open_server(struct iface_side *q, int wfd)
 			.on_disconnect = on_disconnect },
 		.user = q,
 	};
-	const char *tmp = getenv("TMPDIR");
 	uint64_t end;
 	uint32_t len;
-	int e;
+	int e = tool_sock_dir("bench", q->dir, q->path);
 
-	if (!tmp || !*tmp || strlen(tmp) > 64)
-		tmp = "/tmp";
-	snprintf(q->dir, sizeof(q->dir), "%s/memenpsf-bench-XXXXXX", tmp);
-	if (!mkdtemp(q->dir)) {
-		q->dir[0] = '\0';
-		return -errno;
-	}
-	snprintf(q->path, sizeof(q->path), "%s/s.sock", q->dir);
+	if (e < 0)
+		return e;
 	cfg.path = q->path;
 	if (q->spin)
 		cfg.spin = INT_MAX; /* never arm: see the top of the file */
