@@ -56,9 +56,9 @@ void ex_print_percentiles(const char *label, uint32_t *ns, size_t n)
 	for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
 		size_t k = (size_t)((double)(n - 1) * ps[i] / 100.0);
 
-		printf(" p%g %.2f us", ps[i], ns[k] / 1000.0);
+		printf(" p%g %.3f us", ps[i], ns[k] / 1000.0);
 	}
-	printf(" max %.2f us\n", ns[n - 1] / 1000.0);
+	printf(" max %.3f us\n", ns[n - 1] / 1000.0);
 }
 
 void ex_fill(void *msg, size_t len, uint64_t seq)
