@@ -25,8 +25,8 @@ struct ex_echo_hdr {
 };
 #define EX_ECHO_MIN ((uint32_t)sizeof(struct ex_echo_hdr))
 
-/* Fill / check the payload after the header from seq (a cheap pattern that
- * catches a wrong, stale or torn message). */
+/* Fill / check the payload after the header from seq, eight bytes at a
+ * time (a pattern that catches a wrong, stale or torn message). */
 void ex_fill(void *msg, size_t len, uint64_t seq);
 int ex_check(const void *msg, size_t len, uint64_t seq);
 

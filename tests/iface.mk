@@ -17,6 +17,17 @@ tests_iface_test_LDADD = iface/libiface.la iface/libifacewire.la \
 	queue/libipcq.la fdpass/libfdpass.la $(TEST_LIBS)
 endif
 
+# examples_common_test  the examples' echo pattern (examples/common.c)
+if HAVE_CHECK
+check_PROGRAMS += tests/examples_common_test
+TESTS += tests/examples_common_test
+
+tests_examples_common_test_SOURCES = tests/examples_common_test.c \
+	examples/common.h examples/common.c
+tests_examples_common_test_CFLAGS = $(TEST_CFLAGS)
+tests_examples_common_test_LDADD = $(TEST_LIBS)
+endif
+
 # iface_limits_test  credential policy, caps (memory, pending handshakes)
 #                    and a connection flood, in real processes
 if HAVE_CHECK
