@@ -2086,7 +2086,10 @@ static void read_all(int fd, char *buf, size_t cap)
  * ipc-server and two ipc-client run as unrelated programs (exec), as the
  * README shows: the server says "ready PATH" on --ready-fd, both clients
  * check every echo of 20000 messages and exit 0, SIGTERM ends the server
- * with status 0 and its socket path removed.
+ * with status 0 and its socket path removed. The second client's messages
+ * fill the server's slots (256 bytes), so its echoes take the server's
+ * zero-copy path (reserve, write in place, one commit per run); the first
+ * one's 64-byte messages are copied and sent.
  */
 START_TEST(test_examples)
 {
@@ -2097,6 +2100,9 @@ START_TEST(test_examples)
 	char *cargv[] = { cl_bin,	  A("--socket"), t_path,
 			  A("--count"),	  A("20000"),	 A("--mode"),
 			  A("block"),	  A("--quiet"),	 NULL };
+	char *cargv2[] = { cl_bin,	   A("--socket"), t_path,
+			   A("--count"),   A("20000"),	  A("--size"),
+			   A("256"),	   A("--quiet"),  NULL };
 	char line[512], want[512];
 	int ready[2];
 	pid_t srv, c1, c2;
@@ -2114,7 +2120,7 @@ START_TEST(test_examples)
 	ck_assert_str_eq(line, want);
 	close(ready[0]);
 	c1 = spawn_prog(cargv, -1);
-	c2 = spawn_prog(cargv, -1);
+	c2 = spawn_prog(cargv2, -1);
 	ck_assert_int_eq(tu_wait(c1), 0);
 	ck_assert_int_eq(tu_wait(c2), 0);
 	ck_assert_int_eq(kill(srv, SIGTERM), 0);
