@@ -30,6 +30,17 @@ uint64_t stats_quantile(const uint64_t *v, uint64_t n, double q)
 	return v[rank - 1];
 }
 
+/* The mean of sorted v's values up to most (most >= v[0]). */
+static double mean_upto(const uint64_t *v, uint64_t n, uint64_t most)
+{
+	double sum = 0;
+	uint64_t k;
+
+	for (k = 0; k < n && v[k] <= most; k++)
+		sum += (double)v[k];
+	return sum / (double)k;
+}
+
 void stats_compute(uint64_t *v, uint64_t n, struct rtt_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -40,14 +51,7 @@ void stats_compute(uint64_t *v, uint64_t n, struct rtt_stats *out)
 	out->min = v[0];
 	out->p50 = stats_quantile(v, n, 0.50);
 	out->p99 = stats_quantile(v, n, 0.99);
-	{
-		double sum = 0;
-		uint64_t k;
-
-		for (k = 0; k < n && v[k] <= out->p99; k++)
-			sum += (double)v[k];
-		out->tmean = sum / (double)k; /* k >= 1: v[0] <= p99 */
-	}
+	out->tmean = mean_upto(v, n, out->p99);
 	out->p999 = stats_quantile(v, n, 0.999);
 	out->max = v[n - 1];
 }
