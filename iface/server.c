@@ -791,7 +791,8 @@ static void arm_flush(struct arm_set *a, int *busy)
  * cfg.spin rounds (longer while their client is flagged asleep on the
  * ring: chan_stretch). Returns messages delivered; *busy is set when work
  * is left or a ring is still being polled. */
-static int deliver_all(struct iface_server *s, int *busy)
+static inline __attribute__((always_inline)) int
+deliver_all(struct iface_server *s, int *busy)
 {
 	unsigned batch = s->cfg.batch;
 	struct arm_set arm;
@@ -870,51 +871,46 @@ static int wait_until(int t, int64_t when)
 	return t < 0 || left < t ? (int)left : t;
 }
 
-/* One round: wait at most timeout_ms for events (not at all while the
- * rings keep the loop busy), handle them, deliver. Returns events and
- * messages handled (0 when the round found nothing), -ECANCELED, -errno. */
-static int dispatch_once(struct iface_server *s, int timeout_ms)
+/* What each conn asks of a round that may wait (timeout_ms): the epoll
+ * time-out t, cut to the nearest handshake deadline; 0 while a ring is
+ * polled or drains. An armed ring with work is taken at once when the
+ * round may not wait (*ready). *hs: somebody handshakes. Out of line with
+ * the rest of what a busy polling round skips, so that round stays small. */
+static int __attribute__((noinline))
+round_timeout(struct iface_server *s, int timeout_ms, int *ready, int *hs)
 {
-	struct epoll_event ev[MAX_EVENTS];
-	int handled = 0, busy = 0, n = 0, t = timeout_ms, hs = 0, ready = 0;
-	struct iface_conn *first;
+	int t = timeout_ms;
 
-	if (s->stop_req) {
-		s->stop_req = 0;
-		os_efd_drain(s->wakefd);
-		s->kicked = 0;
-		return -ECANCELED;
-	}
-	/* What each conn asks of this round. Nothing to ask when the round
-	 * may not wait anyway, no ring is armed and nobody handshakes: a
-	 * busy server's rounds then pass over the conns once, not twice. */
-	first = timeout_ms || s->narmed || s->npending ? s->conns : NULL;
-	for (struct iface_conn *c = first; c; c = c->next) {
+	for (struct iface_conn *c = s->conns; c; c = c->next) {
 		if (c->armed && timeout_ms == 0 && ipcq_count(c->ch.rx)) {
 			/* an armed ring with work: take it now, without
 			 * waiting for epoll to report its doorbell */
 			conn_unarm(c);
-			ready = 1;
+			*ready = 1;
 		}
 		if ((c->state == C_OPEN && !c->armed && !c->told) ||
 		    c->state == C_DRAINING)
 			t = 0;
 		if (c->state == C_HANDSHAKE)
-			hs = 1;
+			*hs = 1;
 		if (c->state == C_HANDSHAKE && t != 0)
 			t = wait_until(t, c->deadline_ns);
 	}
 	if (s->lst_retry_ns && t != 0)
 		t = wait_until(t, s->lst_retry_ns);
-	if (t == 0 && (s->busy || ready) &&
-	    (s->skip_epoll += s->busy ? s->busy : 1) < SPIN_EPOLL_EVERY) {
-		n = 0; /* the rings keep us busy: epoll can wait a few rounds */
-	} else {
-		s->skip_epoll = 0;
-		n = os_epoll_wait(s->epfd, ev, MAX_EVENTS, t);
-		if (n < 0)
-			return n;
-	}
+	return t;
+}
+
+/* Wait at most t ms for epoll events and handle them: events handled, or
+ * -errno from epoll. */
+static int __attribute__((noinline)) handle_events(struct iface_server *s,
+						   int t)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	int handled = 0, n = os_epoll_wait(s->epfd, ev, MAX_EVENTS, t);
+
+	if (n < 0)
+		return n;
 	for (int i = 0; i < n; i++) {
 		struct evsrc *src = ev[i].data.ptr;
 		struct iface_conn *c = src->obj;
@@ -939,16 +935,60 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 		}
 		handled++;
 	}
+	return handled;
+}
+
+/* The end of a round's rare work: handshake time-outs, disconnects, the
+ * listener back after a pause. Returns the disconnects. */
+static int __attribute__((noinline)) round_chores(struct iface_server *s,
+						  int hs)
+{
+	int handled = 0;
+
 	if (hs)
 		expire_handshakes(s, mono_ns());
-	handled += deliver_all(s, &busy);
 	if (s->reap)
-		handled += reap(s); /* a disconnect is work done */
+		handled = reap(s); /* a disconnect is work done */
 	if (s->lst_paused && s->npending < s->cfg.max_pending &&
 	    (!s->lst_retry_ns || mono_ns() >= s->lst_retry_ns)) {
 		s->lst_retry_ns = 0;
 		listen_pause(s, 0);
 	}
+	return handled;
+}
+
+/* One round: wait at most timeout_ms for events (not at all while the
+ * rings keep the loop busy), handle them, deliver. Returns events and
+ * messages handled (0 when the round found nothing), -ECANCELED, -errno.
+ * A busy server's round with timeout 0 (nobody armed, nobody handshaking,
+ * epoll not due) is only the delivery pass and a few tests. */
+static int dispatch_once(struct iface_server *s, int timeout_ms)
+{
+	int handled = 0, busy = 0, t = 0, hs = 0, ready = 0;
+
+	if (s->stop_req) {
+		s->stop_req = 0;
+		os_efd_drain(s->wakefd);
+		s->kicked = 0;
+		return -ECANCELED;
+	}
+	/* What each conn asks of this round. Nothing to ask when the round
+	 * may not wait anyway, no ring is armed and nobody handshakes: a
+	 * busy server's rounds then pass over the conns once, not twice. */
+	if (timeout_ms || s->narmed || s->npending)
+		t = round_timeout(s, timeout_ms, &ready, &hs);
+	if (t == 0 && (s->busy || ready) &&
+	    (s->skip_epoll += s->busy ? s->busy : 1) < SPIN_EPOLL_EVERY) {
+		/* the rings keep us busy: epoll can wait a few rounds */
+	} else {
+		s->skip_epoll = 0;
+		handled = handle_events(s, t);
+		if (handled < 0)
+			return handled;
+	}
+	handled += deliver_all(s, &busy);
+	if (hs || s->reap || s->lst_paused)
+		handled += round_chores(s, hs);
 	/* what skipping epoll next round costs (0: not busy) */
 	s->busy = !busy ? 0 : 1 + (unsigned)handled / SPIN_EPOLL_MSGS;
 	if (busy && !s->kicked) {
