@@ -566,13 +566,16 @@ int iface_client_dispatch(struct iface_client *c, int timeout_ms)
 	if (timeout_ms == 0)
 		return dispatch_once(c, 0);
 	deadline_start(&d, timeout_ms);
-	for (;;) {
+	for (unsigned rounds = 0;;) {
 		/* a round that only armed the ring did not wait: go on until
 		 * work, the server's end, or the time-out */
-		int r = dispatch_once(c, deadline_left_ms(&d));
+		int r = dispatch_once(c, timeout_ms);
 
-		if (r != 0 || deadline_left_ms(&d) == 0)
+		if (r != 0)
 			return r;
+		timeout_ms = dispatch_left_ms(&d, c->busy, &rounds, timeout_ms);
+		if (timeout_ms == 0)
+			return 0;
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <memenpsf/iface.h>
 #include <memenpsf/ipcq.h>
 
+#include "deadline.h"
 #include "wire.h"
 
 /* ---- OS shim (os.c): every fd-creating call with CLOEXEC, EINTR loops ---- */
@@ -179,6 +180,22 @@ static inline int chan_deliver(struct chan *ch, unsigned batch,
 	if (n == -EAGAIN)
 		return n;
 	return chan_deliver_from(ch, n, first, msgs, lens, cb, ctx);
+}
+
+/* A dispatch loop with a time-out reads the clock after each round that
+ * may have waited in epoll, and only every DISPATCH_CLOCK_EVERY rounds while
+ * it polls its rings (busy: no round waits, and two clock reads were more
+ * than such a round's own work). The time-out is overrun by at most that
+ * many polling rounds, about a microsecond. Returns the ms left: left when
+ * the clock was not read, else deadline_left_ms(d) (-1 for no deadline
+ * never reads it). */
+#define DISPATCH_CLOCK_EVERY 64
+static inline int dispatch_left_ms(const struct deadline *d, unsigned busy,
+				   unsigned *rounds, int left)
+{
+	if (busy && ++*rounds % DISPATCH_CLOCK_EVERY != 0)
+		return left;
+	return deadline_left_ms(d);
 }
 
 /* Send a REFUSE or BYE, best effort, never blocking. */

@@ -972,10 +972,12 @@ static int dispatch_once(struct iface_server *s, int timeout_ms)
 		s->kicked = 0;
 		return -ECANCELED;
 	}
-	/* What each conn asks of this round. Nothing to ask when the round
-	 * may not wait anyway, no ring is armed and nobody handshakes: a
-	 * busy server's rounds then pass over the conns once, not twice. */
-	if (timeout_ms || s->narmed || s->npending)
+	/* What each conn asks of this round. Nothing to ask when no ring is
+	 * armed, nobody handshakes and the round may not wait anyway: its
+	 * time-out is 0, or the last round left a ring polled (s->busy, which
+	 * makes the time-out 0 again): a busy server's rounds then pass over
+	 * the conns once, not twice. */
+	if ((timeout_ms && !s->busy) || s->narmed || s->npending)
 		t = round_timeout(s, timeout_ms, &ready, &hs);
 	if (t == 0 && (s->busy || ready) &&
 	    (s->skip_epoll += s->busy ? s->busy : 1) < SPIN_EPOLL_EVERY) {
@@ -1011,13 +1013,16 @@ int iface_server_dispatch(struct iface_server *s, int timeout_ms)
 	if (timeout_ms == 0)
 		return dispatch_once(s, 0); /* no clock reads on a busy poll */
 	deadline_start(&d, timeout_ms);
-	for (;;) {
+	for (unsigned rounds = 0;;) {
 		/* a round that found nothing did not necessarily wait (the
 		 * rings were being polled): go on until work or time-out */
-		int r = dispatch_once(s, deadline_left_ms(&d));
+		int r = dispatch_once(s, timeout_ms);
 
-		if (r != 0 || deadline_left_ms(&d) == 0)
+		if (r != 0)
 			return r;
+		timeout_ms = dispatch_left_ms(&d, s->busy, &rounds, timeout_ms);
+		if (timeout_ms == 0)
+			return 0;
 	}
 }
 

@@ -24,6 +24,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -2031,6 +2032,79 @@ START_TEST(test_stretch)
 }
 END_TEST
 
+/*
+ * A dispatch with a time-out whose rings are polled (cfg.spin INT_MAX: never
+ * armed, so no round waits in epoll) reads the clock only every few rounds,
+ * and still returns 0 once the time-out has passed, not before it and not
+ * much after: on the server and on a client, each polling an idle ring.
+ */
+#define POLL_TIMED_MS 100
+#define XC_EARLY 40 /* the client's dispatch returned before its time-out */
+#define XC_LATE 41  /* ... or seconds after it, or with something */
+
+static void nop_client_msg(struct iface_client *c, const struct iface_msg *msgs,
+			   unsigned n, void *user)
+{
+	(void)c;
+	(void)msgs;
+	(void)n;
+	(void)user;
+}
+
+static int poll_timed_client(struct tu_barrier *done)
+{
+	struct iface_client_config cc = { .path = t_path,
+					  .timeout_ms = 5000,
+					  .spin = INT_MAX };
+	struct iface_reason why;
+	struct iface_client *c;
+	int64_t t0, dt;
+	int r, code;
+
+	cc.cb.on_message = nop_client_msg;
+	if (iface_client_connect(&c, &cc, &why) != 0)
+		return XC_CONNECT;
+	t0 = t_now_ns();
+	r = iface_client_dispatch(c, POLL_TIMED_MS);
+	dt = t_now_ns() - t0;
+	code = r != 0 || dt >= 3000 * 1000000LL	      ? XC_LATE
+	       : dt < POLL_TIMED_MS * 1000000LL ? XC_EARLY
+						      : XC_OK;
+	tu_barrier_wait(done);
+	iface_client_close(c);
+	return code;
+}
+
+START_TEST(test_dispatch_timeout_polling)
+{
+	struct tu_barrier done;
+	struct iface_server *s;
+	int64_t t0, dt;
+	pid_t pid;
+
+	g_rec_spin = INT_MAX;
+	s = rec_server(1024, IFACE_FULL_EAGAIN);
+	g_rec_spin = 0;
+	tu_barrier_init(&done);
+	pid = t_fork();
+	if (pid == 0)
+		_exit(poll_timed_client(&done));
+	DISPATCH_UNTIL(s, g_rec.connects == 1);
+	while (iface_server_dispatch(s, 0) > 0)
+		;
+	t0 = t_now_ns();
+	ck_assert_int_eq(iface_server_dispatch(s, POLL_TIMED_MS), 0);
+	dt = t_now_ns() - t0;
+	ck_assert_int_ge(dt, POLL_TIMED_MS * 1000000LL);
+	ck_assert_int_lt(dt, 3000 * 1000000LL);
+	tu_barrier_signal(&done);
+	DISPATCH_UNTIL(s, g_rec.disconnects == 1);
+	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	tu_barrier_close(&done);
+	iface_server_destroy(s);
+}
+END_TEST
+
 /* ---- the example programs, exec'd ------------------------------------------------- */
 
 /* execv wants char *const[]; it does not write the strings */
@@ -2673,6 +2747,7 @@ static Suite *iface_suite(void)
 	tcase_add_test(tc, test_slow_client);
 	tcase_add_test(tc, test_wake_batching);
 	tcase_add_test(tc, test_stretch);
+	tcase_add_test(tc, test_dispatch_timeout_polling);
 	suite_add_tcase(s, tc);
 
 	tc = t_tcase("examples", 60);
