@@ -573,7 +573,7 @@ int iface_client_dispatch(struct iface_client *c, int timeout_ms)
 
 		if (r != 0)
 			return r;
-		timeout_ms = dispatch_left_ms(&d, c->busy, &rounds, timeout_ms);
+		timeout_ms = dispatch_next(&d, c->busy, &rounds, timeout_ms);
 		if (timeout_ms == 0)
 			return 0;
 	}

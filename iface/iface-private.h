@@ -11,6 +11,7 @@
 #include <memenpsf/iface.h>
 #include <memenpsf/ipcq.h>
 
+#include "compiler.h"
 #include "deadline.h"
 #include "wire.h"
 
@@ -182,18 +183,37 @@ static inline int chan_deliver(struct chan *ch, unsigned batch,
 	return chan_deliver_from(ch, n, first, msgs, lens, cb, ctx);
 }
 
-/* A dispatch loop with a time-out reads the clock after each round that
- * may have waited in epoll, and only every DISPATCH_CLOCK_EVERY rounds while
- * it polls its rings (busy: no round waits, and two clock reads were more
- * than such a round's own work). The time-out is overrun by at most that
- * many polling rounds, about a microsecond. Returns the ms left: left when
- * the clock was not read, else deadline_left_ms(d) (-1 for no deadline
- * never reads it). */
+/* Between the rounds of a dispatch with a time-out. After a round that may
+ * have waited in epoll (not busy) it reads the clock. While the loop polls
+ * its rings (busy: no round waits) it reads the clock only every
+ * DISPATCH_CLOCK_EVERY rounds (two reads per round were more than such a
+ * round's own work), so the time-out is overrun by at most that many
+ * polling rounds, about a microsecond; and after DISPATCH_TIGHT_ROUNDS
+ * empty rounds in a row it pauses DISPATCH_BACKOFF_PAUSES times before each
+ * next one. A poller that looks at a line the producer is about to write
+ * takes it back from the producer's store; with the sides on distant cores
+ * a round trip whose server looked every ~10 ns (or every ~30, with a
+ * pause) came out one cross-core transfer slower, 620-660 ns against
+ * 520-570 looking every ~50 ns from the 17th empty round on, while a
+ * request that comes within those 16 rounds (sides sharing a cache, ~150
+ * ns apart) still finds the loop looking tightly (bench/README.md, "The
+ * server's polling cadence"). rounds counts the polling rounds (the
+ * caller starts it at 0). Returns the ms left: left when the clock was not
+ * read, else deadline_left_ms(d) (-1 for no deadline never reads it). */
 #define DISPATCH_CLOCK_EVERY 64
-static inline int dispatch_left_ms(const struct deadline *d, unsigned busy,
-				   unsigned *rounds, int left)
+#define DISPATCH_TIGHT_ROUNDS 16
+#define DISPATCH_BACKOFF_PAUSES 2
+static inline int dispatch_next(const struct deadline *d, unsigned busy,
+				unsigned *rounds, int left)
 {
-	if (busy && ++*rounds % DISPATCH_CLOCK_EVERY != 0)
+	if (!busy) {
+		*rounds = 0;
+		return deadline_left_ms(d);
+	}
+	if (++*rounds > DISPATCH_TIGHT_ROUNDS)
+		for (int i = 0; i < DISPATCH_BACKOFF_PAUSES; i++)
+			cpu_relax();
+	if (*rounds % DISPATCH_CLOCK_EVERY != 0)
 		return left;
 	return deadline_left_ms(d);
 }

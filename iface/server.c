@@ -1020,7 +1020,7 @@ int iface_server_dispatch(struct iface_server *s, int timeout_ms)
 
 		if (r != 0)
 			return r;
-		timeout_ms = dispatch_left_ms(&d, s->busy, &rounds, timeout_ms);
+		timeout_ms = dispatch_next(&d, s->busy, &rounds, timeout_ms);
 		if (timeout_ms == 0)
 			return 0;
 	}

@@ -307,12 +307,13 @@ MEMENPSF_API int iface_server_fd(const struct iface_server *s);
  * timeout_ms ran out with nothing to do), -ECANCELED once
  * iface_server_stop() was called (and clears the stop request), or -errno
  * from epoll. Conns closed during the call are freed before it returns.
- * With a time-out the call polls the rings itself between rounds (cfg.spin)
- * without pausing, and returns as soon as it handled something: a server
- * that wants to spin is better served by dispatch(s, -1) or run() with a
- * large cfg.spin than by its own loop around dispatch(s, 0), which adds
- * whatever the loop does between calls to the time a message waits (a
- * pause instruction is 20 ns on some hosts, an empty round about 10).
+ * With a time-out the call polls the rings itself between rounds (cfg.spin
+ * rounds per idle ring): 16 empty rounds back to back, then two pause
+ * instructions between rounds, so that it does not keep taking back the
+ * line a client is about to write; it returns as soon as it handled
+ * something. A server that wants to spin is better served by
+ * dispatch(s, -1) or run() with a large cfg.spin than by its own loop
+ * around dispatch(s, 0) (bench/README.md, "The server's polling cadence").
  */
 MEMENPSF_API MEMENPSF_MUST_USE
 int iface_server_dispatch(struct iface_server *s, int timeout_ms);
