@@ -21,14 +21,16 @@
  * share a cache, 20 ns when answering from on_message; bench/README.md,
  * "The responder's turnaround".)
  *   iface-spin   client send / recv retried in a spin loop; server
- *                dispatch(0) in a loop, iface_conn_send retried, with
- *                cfg.spin INT_MAX: the server polls the ring and never
- *                arms it, as ipcq-spin's consumer never sleeps (with the
- *                default spin, 2000 empty rounds of about 10 ns, a client
- *                descheduled for 20 us on a busy machine found the ring
- *                armed and rang its doorbell, and the server's dispatch(0)
- *                became an epoll_wait per call: 1.9 M system calls in a
- *                64 B run instead of 40 k)
+ *                dispatch(-1), its own polling loop (as run() and
+ *                ipc-server), iface_conn_send retried, with cfg.spin
+ *                INT_MAX: the server polls the ring and never arms it, as
+ *                ipcq-spin's consumer never sleeps (with the default spin,
+ *                2000 empty rounds of about 10 ns, a client descheduled
+ *                for 20 us on a busy machine found the ring armed and
+ *                rang its doorbell: 1.9 M system calls in a 64 B run
+ *                instead of 40 k). It used to call dispatch(0) in a loop
+ *                of its own with a pause per empty round, which is not
+ *                what iface.h advises for a spinning server.
  *   iface-block  client send_wait / recv_wait; server dispatch(-1),
  *                iface_conn_send_wait
  * The rings have the geometry of the ipcq rows (bench_ring_capacity).
@@ -453,11 +455,9 @@ static int iface_rx(struct side *s, unsigned max, const void **base,
 			return q->stage_err;
 		if (q->gone)
 			return channel_gone(q, "server");
-		r = iface_server_dispatch(q->srv, q->spin ? 0 : -1);
+		r = iface_server_dispatch(q->srv, -1);
 		if (r < 0)
 			return r;
-		if (q->spin && r == 0)
-			cpu_relax();
 	}
 	/* the next one's checked words back where the harness looks */
 	memcpy(q->rxbuf, &q->stage[q->head][0], 8);
@@ -493,11 +493,9 @@ static int iface_rx_answer(struct side *s, side_answer_fn answer)
 			r = channel_gone(q, "server");
 			break;
 		}
-		r = iface_server_dispatch(q->srv, q->spin ? 0 : -1);
+		r = iface_server_dispatch(q->srv, -1);
 		if (r < 0)
 			break;
-		if (q->spin && r == 0)
-			cpu_relax();
 		r = 0;
 	}
 	q->answer = NULL;
