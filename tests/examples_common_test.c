@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../examples/common.h"
+#include "testutil.h"
 
 #define MAXLEN 300
 #define GUARD 0xa5
@@ -73,14 +74,10 @@ int main(void)
 	Suite *s = suite_create("examples_common");
 	TCase *tc = tcase_create("pattern");
 	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, fill_then_check);
 	tcase_add_test(tc, check_refuses);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(sr);
 }

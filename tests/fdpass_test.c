@@ -1502,14 +1502,10 @@ static Suite *demo_suite(void)
 int main(void)
 {
 	SRunner *sr = srunner_create(msg_suite());
-	int failed;
 
 	srunner_add_suite(sr, listen_suite());
 	srunner_add_suite(sr, connect_suite());
 	srunner_add_suite(sr, demo_suite());
 	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(sr);
 }

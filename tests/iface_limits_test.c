@@ -704,11 +704,7 @@ static Suite *limits_suite(void)
 int main(void)
 {
 	SRunner *sr = srunner_create(limits_suite());
-	int failed;
 
 	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(sr);
 }

@@ -241,9 +241,7 @@ int main(void)
 	tcase_add_test(tc, test_other_uid);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = tu_run(sr);
 	rmdir(dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return failed;
 }

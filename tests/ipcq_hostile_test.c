@@ -773,7 +773,6 @@ int main(void)
 	Suite *s = suite_create("ipcq-hostile");
 	SRunner *sr;
 	TCase *tc;
-	int failed;
 
 	tc = tcase(s, "attack", 60);
 	tcase_add_loop_test(tc, test_attack, 0, 8);
@@ -785,8 +784,5 @@ int main(void)
 	tcase_add_test(tc, test_msgsize_blocking);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(sr);
 }

@@ -338,7 +338,6 @@ int main(void)
 	Suite *s = suite_create("ipcq-stress");
 	TCase *tc = tcase_create("stress");
 	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, tu_leak_setup, tu_leak_teardown);
 	/* generous: 2 shared cores, and ASan builds run it too */
@@ -347,8 +346,5 @@ int main(void)
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(sr);
 }

@@ -2293,7 +2293,6 @@ int main(void)
 	SRunner *sr;
 	Suite *s;
 	TCase *tc;
-	int failed;
 
 	s = suite_create("ipcq");
 	tc = tcase(s, "basic", 10);
@@ -2352,8 +2351,5 @@ int main(void)
 
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(sr);
 }

@@ -154,6 +154,16 @@ void tu_rmtree(char *dir)
 	free(dir);
 }
 
+int tu_run(SRunner *sr)
+{
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 int tu_wait(pid_t pid)
 {
 	int st;

@@ -10,6 +10,7 @@
 #ifndef MEMENPSF_TESTUTIL_H
 #define MEMENPSF_TESTUTIL_H
 
+#include <check.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -53,6 +54,10 @@ void tu_barrier_init(struct tu_barrier *b);
 void tu_barrier_signal(struct tu_barrier *b); /* write one byte */
 void tu_barrier_wait(struct tu_barrier *b);   /* read one byte */
 void tu_barrier_close(struct tu_barrier *b);
+
+/* Run every suite of sr, free it; a test program's exit status:
+ * EXIT_SUCCESS when none failed, else EXIT_FAILURE. */
+int tu_run(SRunner *sr);
 
 /* Cheap checksum for test payloads (FNV-1a 64). */
 uint64_t tu_hash(const void *p, size_t n);
