@@ -181,8 +181,9 @@ static int pair(struct ipcq **p, struct ipcq **c)
 }
 
 /* n polls of an empty bare ring (ns each in *poll), then n bare-ring
- * round trips; ns per round trip, or -errno */
-static double ipcq_rtts(long n, double *poll)
+ * round trips; ns per round trip, or -errno. Not inlined, for
+ * --toggle-collect=ipcq_rtts. */
+static double __attribute__((noinline)) ipcq_rtts(long n, double *poll)
 {
 	unsigned char msg[ELEM] = { 1 }, mid[ELEM], back[ELEM];
 	struct ipcq *ap = NULL, *ac = NULL, *bp = NULL, *bc = NULL;
