@@ -16,7 +16,8 @@
 #include "deadline.h"
 #include "iface-private.h"
 
-/* A client looks at its control socket every CHECK_EVERY sends (a send into
+/* A client looks at its control socket every CHECK_EVERY sends
+ * (iface-private.h; a send into
  * a ring with room would never notice a dead server otherwise; a dead
  * server's ring fills up within a ring's worth of sends, and a full ring is
  * looked at anyway, so more often buys nothing: every 64 sends cost a
@@ -33,7 +34,6 @@
  * read is 30-70 ns here, a fifth of a 64-byte round trip) and polled every
  * 50 us. Receives that find data do not look: what the server published is
  * delivered first. */
-#define CHECK_EVERY 1024
 #define CHECK_AFTER 256
 #define CHECK_MISSES 64
 #define CHECK_GAP_NS 50000
@@ -104,7 +104,7 @@ void chan_read_control(struct chan *ch, unsigned max_fds)
 
 /* Look at the control socket now (client only): read a BYE, notice a
  * hang-up. */
-static void __attribute__((noinline)) look(struct chan *ch, int64_t now)
+void __attribute__((noinline)) chan_look(struct chan *ch, int64_t now)
 {
 	int ev;
 
@@ -128,7 +128,7 @@ static void __attribute__((noinline)) look_missed(struct chan *ch,
 
 	ch->calls = 0;
 	if (now - ch->checked_ns >= gap_ns)
-		look(ch, now);
+		chan_look(ch, now);
 }
 
 /* Client only: look at the socket every CHECK_EVERY calls (force 0), on an
@@ -141,7 +141,7 @@ static inline void maybe_check(struct chan *ch, int force)
 		return;
 	if (force == 0) {
 		if (unlikely(++ch->calls >= CHECK_EVERY))
-			look(ch, 0);
+			chan_look(ch, 0);
 	} else if (force == 1) {
 		unsigned m = ch->misses++;
 
@@ -150,7 +150,7 @@ static inline void maybe_check(struct chan *ch, int force)
 		else if (unlikely(m && (m & (CHECK_MISSES - 1)) == 0))
 			look_missed(ch, CHECK_GAP_NS);
 	} else {
-		look(ch, 0);
+		chan_look(ch, 0);
 	}
 }
 
@@ -170,20 +170,8 @@ static int full(struct chan *ch, unsigned n)
 	return -EAGAIN;
 }
 
-int chan_send(struct chan *ch, const void *buf, size_t len)
+int chan_send_failed(struct chan *ch, int r)
 {
-	int r;
-
-	maybe_check(ch, 0);
-	if (ch->dead)
-		return -EPIPE;
-	r = ipcq_send(ch->tx, buf, len);
-	if (r == 0) {
-		ch->misses = 0;
-		ch->st.tx_msgs++;
-		ch->st.tx_bytes += len;
-		return 0;
-	}
 	return r == -EAGAIN ? full(ch, 1) : r;
 }
 
@@ -284,18 +272,17 @@ static ssize_t recv_once(struct chan *ch, void *buf, size_t cap, int look)
 				return -EPIPE;
 		}
 	}
-	if (r >= 0) {
-		ch->misses = 0;
-		ch->calls++;
-		ch->st.rx_msgs++;
-		ch->st.rx_bytes += (uint64_t)r;
-	}
+	if (r >= 0)
+		chan_received(ch, (size_t)r);
 	return r;
 }
 
-ssize_t chan_recv(struct chan *ch, void *buf, size_t cap)
+ssize_t chan_recv_failed(struct chan *ch, void *buf, size_t cap, ssize_t r)
 {
-	return recv_once(ch, buf, cap, 1);
+	if (r != -EAGAIN)
+		return r;
+	maybe_check(ch, 1);
+	return ch->dead ? recv_once(ch, buf, cap, 0) : r;
 }
 
 int chan_recv_n(struct chan *ch, void *elems, unsigned n)
@@ -442,47 +429,6 @@ void chan_deliver_setup(struct chan *ch, unsigned batch)
 	}
 	ch->dl_batch = batch;
 	ch->dl_budget = budget;
-}
-
-int chan_deliver_from(struct chan *ch, int n, const void *first,
-		      struct iface_msg *msgs, uint32_t *lens, chan_deliver_fn cb,
-		      void *ctx)
-{
-	unsigned batch = ch->dl_batch, budget = ch->dl_budget, done = 0;
-	unsigned want = batch; /* what the caller's look asked for */
-	uint32_t stride = ch->rx_stride;
-
-	if (n < 0)
-		return n;
-	for (;;) {
-		uint64_t bytes = 0;
-
-		for (int i = 0; i < n; i++) {
-			msgs[i].data = (const char *)first + (size_t)i * stride;
-			msgs[i].len = lens[i];
-			bytes += lens[i];
-		}
-		cb(ctx, msgs, (unsigned)n);
-		if (ipcq_release(ch->rx, (unsigned)n) < 0)
-			return -EBADMSG;
-		ch->st.rx_msgs += (unsigned)n;
-		ch->st.rx_bytes += bytes;
-		done += (unsigned)n;
-		/* Stop when the callback closed the channel, at the budget, or
-		 * after a short batch: the ring ran dry, or the batch reached
-		 * the ring's end (once a lap); either way the next round looks
-		 * again, instead of a second look that finds nothing (a
-		 * delivering round of one message: 525 -> 451 instructions). */
-		if (ch->closing || done >= budget || (unsigned)n < want)
-			break;
-		want = budget - done < batch ? budget - done : batch;
-		n = ipcq_peek(ch->rx, want, &first, lens);
-		if (n == -EAGAIN)
-			break;
-		if (n < 0)
-			return n;
-	}
-	return (int)done;
 }
 
 void chan_fini(struct chan *ch)
