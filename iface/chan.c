@@ -137,12 +137,13 @@ static void __attribute__((noinline)) look_missed(struct chan *ch,
  * common case is a counter and a branch. */
 static inline void maybe_check(struct chan *ch, int force)
 {
+	if (force == 0) {
+		chan_count_send(ch);
+		return;
+	}
 	if (!ch->check_peer || ch->dead)
 		return;
-	if (force == 0) {
-		if (unlikely(++ch->calls >= CHECK_EVERY))
-			chan_look(ch, 0);
-	} else if (force == 1) {
+	if (force == 1) {
 		unsigned m = ch->misses++;
 
 		if (unlikely(m == 0 && ch->calls >= CHECK_AFTER))
