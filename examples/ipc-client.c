@@ -39,7 +39,7 @@
 struct run {
 	struct iface_client *c;
 	uint64_t count, sent, recvd;
-	uint32_t size, elem, batch, window;
+	uint32_t size, elem, stride, batch, window;
 	int block;
 	uint32_t *rtt;
 	unsigned char *msg, *buf;
@@ -105,7 +105,6 @@ static int send_some(struct run *x)
 		x->now = ex_now_ns();
 	if (x->size == x->elem) { /* whole slots: zero-copy, one publish */
 		void *first;
-		uint32_t stride = iface_client_stride(x->c);
 		int r = iface_client_reserve(x->c, want, &first);
 
 		if (r == -EAGAIN)
@@ -113,7 +112,7 @@ static int send_some(struct run *x)
 		if (r < 0)
 			return r;
 		for (int i = 0; i < r; i++)
-			build(x, (unsigned char *)first + (size_t)i * stride,
+			build(x, (unsigned char *)first + (size_t)i * x->stride,
 			      x->sent + 1 + (uint64_t)i);
 		n = iface_client_commit(x->c, (unsigned)r);
 		if (n < 0)
@@ -251,6 +250,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	x.elem = iface_client_elem_size(x.c);
+	x.stride = iface_client_stride(x.c);
 	if (x.size > x.elem) {
 		fprintf(stderr, "ipc-client: --size %u: the server's slots hold %u bytes\n",
 			x.size, x.elem);

@@ -24,6 +24,7 @@
 
 struct client_state {
 	uint64_t srv_seq;
+	uint32_t stride, elem; /* the conn's slots, fixed for its life */
 };
 
 struct totals {
@@ -48,6 +49,8 @@ static int on_connect(struct iface_conn *c, void *user)
 
 	if (!cs)
 		return -1; /* refused: the client reads "refused by the server" */
+	cs->stride = iface_conn_stride(c);
+	cs->elem = iface_conn_elem_size(c);
 	iface_conn_set_user(c, cs);
 	t->clients++;
 	if (!t->quiet)
@@ -82,7 +85,7 @@ static void on_message(struct iface_conn *c, const struct iface_msg *msgs,
 {
 	struct totals *t = user;
 	struct client_state *cs = iface_conn_user(c);
-	uint32_t stride = iface_conn_stride(c), elem = iface_conn_elem_size(c);
+	uint32_t stride = cs->stride, elem = cs->elem;
 	int zc = 1;
 
 	for (unsigned i = 0; i < n;) {
