@@ -97,11 +97,19 @@ static int line_alive(const struct ipcq_side_line *l)
 static int path_in_use(const char *path)
 {
 	struct ipcq_shm copy;
+	struct stat st;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO put at the path (anyone may, in /dev/shm)
+	 * would block this open until a writer came; it is no ring */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+				O_NOCTTY);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : 1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 1;
+	}
 	r = os_pread_all(fd, &copy, sizeof(copy), 0);
 	close(fd);
 	if (r < 0 || copy.hdr.magic != IPCQ_MAGIC)
@@ -424,7 +432,7 @@ int ipcq_open_path(struct ipcq **out, const char *path,
 
 	if (!out || !path || (role != IPCQ_PRODUCER && role != IPCQ_CONSUMER))
 		return -EINVAL;
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {

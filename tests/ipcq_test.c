@@ -1259,6 +1259,14 @@ START_TEST(test_path_refuse)
 	ck_assert_ptr_null(p);
 	ck_assert_int_eq(ipcq_create_path(&p, junk, &c, IPCQ_CONSUMER, IPCQ_REPLACE), 0);
 	ipcq_close(p);
+	p = NULL;
+	/* a FIFO at the path (anyone can make one in /dev/shm): in use, at
+	 * once; opening it for a look must not wait for a writer */
+	ck_assert_int_eq(unlink(junk), 0);
+	ck_assert_int_eq(mkfifo(junk, 0600), 0);
+	ck_assert_int_eq(ipcq_create_path(&p, junk, &c, IPCQ_PRODUCER, 0), -EEXIST);
+	ck_assert_int_lt(ipcq_open_path(&p, junk, NULL, IPCQ_CONSUMER), 0);
+	ck_assert_ptr_null(p);
 	tu_rmtree(dir);
 	free(path);
 	free(junk);
