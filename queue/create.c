@@ -103,6 +103,8 @@ int ipcq_check_header(const struct ipcq_hdr *h, uint64_t file_size,
 	    !is_pow2(h->capacity))
 		return -EBADMSG;
 	ipcq_layout_of(h->elem_size, h->capacity, &g->lay);
+	if (g->lay.total > (uint64_t)SIZE_MAX / 2) /* as ipcq_check_config */
+		return -EBADMSG;
 	if (h->stride != g->lay.stride || h->data_off != g->lay.data_off ||
 	    h->words_off != g->lay.words_off ||
 	    h->words_stride != g->lay.words_stride ||
