@@ -11,7 +11,7 @@
  * closing a conn from inside a callback safe.
  *
  * Waking: an OPEN conn whose incoming ring is empty is "armed" (ipcq_arm: the
- * client rings its data eventfd only then). When the eventfd fires, the conn
+ * client rings its data doorbell only then). When the doorbell fires, the conn
  * is disarmed and read in batches until empty, then armed again. The loop
  * sleeps in epoll_wait only when no conn is disarmed with work left.
  *

@@ -158,6 +158,7 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 	q->role = role;
 	memcpy(q->type_id, g->type_id, IPCQ_TYPE_ID_SIZE);
 	q->memfd = q->efd_data = q->efd_space = -1;
+	q->exp_data = q->exp_space = -1;
 	q->my_efd = q->peer_efd = q->peer_fd = -1;
 	q->spin = IPCQ_DEFAULT_SPIN;
 	q->registered = (unsigned)os_membarrier_ready();
@@ -210,6 +211,10 @@ void ipcq_free_handle(struct ipcq *q)
 		close(q->efd_data);
 	if (q->efd_space >= 0)
 		close(q->efd_space);
+	if (q->exp_data >= 0)
+		close(q->exp_data);
+	if (q->exp_space >= 0)
+		close(q->exp_space);
 	free(q);
 }
 
@@ -227,7 +232,7 @@ static int check_role(enum ipcq_role role)
 int ipcq_create(struct ipcq **out, const struct ipcq_config *cfg,
 		enum ipcq_role role)
 {
-	int memfd = -1, efd_data = -1, efd_space = -1;
+	int memfd = -1, bell_data[2] = { -1, -1 }, bell_space[2] = { -1, -1 };
 	struct ipcq_geom g;
 	void *map = NULL;
 	struct ipcq *q;
@@ -265,19 +270,21 @@ int ipcq_create(struct ipcq **out, const struct ipcq_config *cfg,
 		goto err;
 	}
 	FP_STEP("ipcq.create.after_seal");
-	r = efd_data = os_eventfd();
+	r = os_bell_pair(bell_data);
 	if (r < 0)
 		goto err;
-	r = efd_space = os_eventfd();
+	r = os_bell_pair(bell_space);
 	if (r < 0)
 		goto err;
-	FP_STEP("ipcq.create.after_eventfd");
+	FP_STEP("ipcq.create.after_doorbells");
 	r = ipcq_new(&q, map, &g, role);
 	if (r < 0)
 		goto err;
 	q->memfd = memfd;
-	q->efd_data = efd_data;
-	q->efd_space = efd_space;
+	q->efd_data = bell_data[0];
+	q->efd_space = bell_space[0];
+	q->exp_data = bell_data[1];
+	q->exp_space = bell_space[1];
 	set_doorbells(q);
 	*out = q;
 	return 0;
@@ -286,10 +293,12 @@ err:
 		munmap(map, (size_t)total);
 	if (memfd >= 0)
 		close(memfd);
-	if (efd_data >= 0)
-		close(efd_data);
-	if (efd_space >= 0)
-		close(efd_space);
+	for (int i = 0; i < 2; i++) {
+		if (bell_data[i] >= 0)
+			close(bell_data[i]);
+		if (bell_space[i] >= 0)
+			close(bell_space[i]);
+	}
 	return r;
 }
 
@@ -343,7 +352,7 @@ int ipcq_attach(struct ipcq **out, int fds[IPCQ_NFDS], enum ipcq_role role,
 	r = check_memfd(fds[0], &size);
 	if (r < 0)
 		goto err;
-	if (!os_is_eventfd(fds[1]) || !os_is_eventfd(fds[2])) {
+	if (!os_is_bell(fds[1]) || !os_is_bell(fds[2])) {
 		r = -ENOTSUP;
 		goto err;
 	}
@@ -379,11 +388,11 @@ err:
 
 int ipcq_export(const struct ipcq *q, int fds[IPCQ_NFDS])
 {
-	if (!q || !fds || q->path)
+	if (!q || !fds || q->path || q->exp_data < 0)
 		return -EINVAL;
 	fds[0] = q->memfd;
-	fds[1] = q->efd_data;
-	fds[2] = q->efd_space;
+	fds[1] = q->exp_data;
+	fds[2] = q->exp_space;
 	return 0;
 }
 

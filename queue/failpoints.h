@@ -26,7 +26,7 @@
  *   ipcq.create.after_memfd     ipcq.create.after_truncate
  *   ipcq.create.after_fallocate ipcq.create.after_map
  *   ipcq.create.before_seal     ipcq.create.after_seal
- *   ipcq.create.after_eventfd
+ *   ipcq.create.after_doorbells
  *   ipcq.create_path.after_tmpfile   ipcq.create_path.after_fallocate
  *   ipcq.create_path.after_init      ipcq.create_path.before_link
  *   ipcq.create_path.before_rename   (replacing: the file has a temporary

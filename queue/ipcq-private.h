@@ -56,8 +56,11 @@ struct ipcq {
 	size_t map_size;
 	int path;        /* a path ring: futexes, liveness by pid */
 	int memfd;       /* -1 for a path ring */
-	int efd_data;    /* consumer sleeps on it; -1 for a path ring */
-	int efd_space;   /* producer sleeps on it; -1 for a path ring */
+	int efd_data;    /* my end of the doorbell the consumer sleeps on;
+			  * -1 for a path ring */
+	int efd_space;   /* my end of the producer's; -1 for a path ring */
+	int exp_data, exp_space; /* the peer's ends, for ipcq_export; -1
+				  * unless this side created the ring */
 	int my_efd, peer_efd;
 	int peer_fd;     /* hang-up means the peer is gone; not owned */
 	int shared;      /* ipcq_share / ipcq_accept done */

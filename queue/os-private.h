@@ -29,12 +29,18 @@ int os_link_fd(int fd, const char *path);
 /* flock(LOCK_EX) on fd, waiting (EINTR: retry) or not (nowait: -EAGAIN
  * when another open file holds it). */
 int os_lock(int fd, int nowait);
-/* eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK). */
-int os_eventfd(void);
-/* Ring an eventfd (add 1); a full counter counts as rung. */
-void os_eventfd_ring(int fd);
-/* Read an eventfd to zero; never blocks (the fd is non-blocking). */
-void os_eventfd_drain(int fd);
+/* A doorbell: a connected pair of AF_UNIX stream sockets (CLOEXEC,
+ * non-blocking), one end for each side. Not an eventfd: an eventfd passed
+ * to the peer is one open file for both, whose O_NONBLOCK the peer can
+ * clear (F_SETFL) and whose counter it can fill, and then our write or
+ * read blocks for good; a socket takes MSG_DONTWAIT on each call, and each
+ * side's end is its own open file. 0 and fds, or -errno. */
+int os_bell_pair(int fds[2]);
+/* Ring: one byte to the other end; a full buffer counts as rung. */
+void os_bell_ring(int fd);
+/* Take the rings waiting at this end (up to a buffer's worth: a peer that
+ * sends more only makes the end readable again). Never blocks. */
+void os_bell_drain(int fd);
 /* pread the whole buffer, looping on EINTR and short reads; -EBADMSG when the
  * file ends first. */
 int os_pread_all(int fd, void *buf, size_t len, off_t off);
@@ -42,8 +48,8 @@ int os_pread_all(int fd, void *buf, size_t len, off_t off);
 int os_map(int fd, size_t len, void **out);
 /* The target of /proc/self/fd/FD into buf (NUL-terminated); -errno. */
 int os_fd_link(int fd, char *buf, size_t cap);
-/* Non-zero when fd is an eventfd. */
-int os_is_eventfd(int fd);
+/* Non-zero when fd is an AF_UNIX stream socket (a doorbell's end). */
+int os_is_bell(int fd);
 /* futex(FUTEX_WAIT) on a shared word while it holds val, at most ms (>= 0)
  * milliseconds; returns 0 (woken, changed or time out) or -EINTR. */
 int os_futex_wait(uint32_t *word, uint32_t val, int ms);

@@ -7,7 +7,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -93,31 +93,33 @@ int os_lock(int fd, int nowait)
 	return 0;
 }
 
-int os_eventfd(void)
+int os_bell_pair(int fds[2])
 {
-	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-
-	return fd < 0 ? -errno : fd;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+		       fds) < 0)
+		return -errno;
+	return 0;
 }
 
-void os_eventfd_ring(int fd)
+void os_bell_ring(int fd)
 {
-	uint64_t one = 1;
+	char one = 1;
 	ssize_t r;
 
-	/* EAGAIN: the counter is saturated, the sleeper will wake anyway. */
+	/* EAGAIN: the sleeper's end is full, it will wake anyway; EPIPE /
+	 * ECONNRESET: the peer is gone, which its socket tells. */
 	do
-		r = write(fd, &one, sizeof(one));
+		r = send(fd, &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
 }
 
-void os_eventfd_drain(int fd)
+void os_bell_drain(int fd)
 {
-	uint64_t v;
+	char buf[64];
 	ssize_t r;
 
 	do
-		r = read(fd, &v, sizeof(v));
+		r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
 }
 
@@ -164,13 +166,17 @@ int os_fd_link(int fd, char *buf, size_t cap)
 	return 0;
 }
 
-int os_is_eventfd(int fd)
+int os_is_bell(int fd)
 {
-	char link[64];
+	int v;
+	socklen_t len = sizeof(v);
 
-	if (os_fd_link(fd, link, sizeof(link)) < 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 ||
+	    v != AF_UNIX)
 		return 0;
-	return strcmp(link, "anon_inode:[eventfd]") == 0;
+	len = sizeof(v);
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0 &&
+	       v == SOCK_STREAM;
 }
 
 int os_futex_wait(uint32_t *word, uint32_t val, int ms)

@@ -43,7 +43,7 @@ void ipcq_ring_bell(struct ipcq *q, struct ipcq_sleep_line *sl, int efd)
 		__atomic_fetch_add(&sl->bell, 1, __ATOMIC_RELEASE);
 		os_futex_wake(&sl->bell);
 	} else {
-		os_eventfd_ring(efd);
+		os_bell_ring(efd);
 	}
 }
 
@@ -52,7 +52,7 @@ void ipcq_ring_bell(struct ipcq *q, struct ipcq_sleep_line *sl, int efd)
  * from IPCQ_ASLEEP to IPCQ_RUNG and rings; until the peer disarms (0) or
  * arms again (IPCQ_ASLEEP), later publishes see IPCQ_RUNG and let the bell
  * be, since the doorbell already holds a ring the peer has not taken. Before,
- * every publish while the sleeper was still waking wrote the eventfd again
+ * every publish while the sleeper was still waking rang the doorbell again
  * (hundreds of write() calls per sleep when its CPU was busy). */
 static inline void wake_peer(struct ipcq *q)
 {
@@ -76,7 +76,7 @@ static inline void wake_peer(struct ipcq *q)
 	a = __atomic_load_n(&q->peer_sleep->asleep, __ATOMIC_RELAXED);
 	if (likely(a == 0) || a == IPCQ_RUNG)
 		return;
-	/* Relaxed: the ring itself (eventfd write or futex bell) orders what
+	/* Relaxed: the ring itself (socket send or futex bell) orders what
 	 * the waker needs. A CAS that fails found the peer awake (0), armed
 	 * anew or rung by now: ring anyway unless it is awake or rung. Any
 	 * other value (a peer's garbage) rings, as before. */

@@ -2,7 +2,7 @@
 /*
  * Blocking: spin, then raise my asleep flag, look at the ring once more (the
  * Dekker pair with the peer's fence in wake_peer), and sleep on the doorbell
- * (eventfd for a memfd ring, futex for a path ring) with the time left.
+ * (a socket for a memfd ring, futex for a path ring) with the time left.
  *
  * The spin lasts longer while the peer's flag is up. A peer asleep on this
  * ring waits for the other condition: a producer for room while I (the
@@ -110,7 +110,7 @@ static void arm_raise(struct ipcq *q)
 	if (q->stale) {
 		/* A ring left by disarm_lazy: taken before the flag goes up,
 		 * so it cannot end the sleep to come. */
-		os_eventfd_drain(q->my_efd);
+		os_bell_drain(q->my_efd);
 		q->stale = 0;
 	}
 	if (q->path)
@@ -181,7 +181,7 @@ void ipcq_disarm(struct ipcq *q)
 	__atomic_store_n(&q->my_sleep->asleep, 0, __ATOMIC_RELAXED);
 	q->stale = 0;
 	if (!q->path)
-		os_eventfd_drain(q->my_efd);
+		os_bell_drain(q->my_efd);
 }
 
 static int peer_fd_gone(int fd, int timeout_ms)

@@ -588,7 +588,7 @@ static const char *const create_fps[] = {
 	"ipcq.create.after_memfd", "ipcq.create.after_truncate",
 	"ipcq.create.after_fallocate", "ipcq.create.after_map",
 	"ipcq.create.before_seal", "ipcq.create.after_seal",
-	"ipcq.create.after_eventfd",
+	"ipcq.create.after_doorbells",
 };
 
 /* A child dies at each step of ipcq_create (the step is reached: exit code

@@ -730,6 +730,63 @@ START_TEST(test_path_producer_epipe)
 }
 END_TEST
 
+/* A peer holding the doorbells the creator exported cannot make the
+ * creator's rings or drains block. It fills what it can of the data bell
+ * (an eventfd's counter took 0xfffffffffffffffe), clears O_NONBLOCK on its
+ * ends (an eventfd's open file was the creator's too), never reads them,
+ * and flags its consumer asleep before every publish, so that each one
+ * rings. The producer's pushes all return (the buffer full: rings
+ * dropped, the sleeper has one waiting anyway), and so does its drain of
+ * an empty bell. With eventfd doorbells the first push blocked for good. */
+START_TEST(test_doorbell_no_block)
+{
+	struct ipcq_config c = { .elem_size = ELEM, .capacity = CAP };
+	struct ipcq *p, *q;
+	int fds[IPCQ_NFDS], mine[IPCQ_NFDS], n = 0;
+	uint64_t full = 0xfffffffffffffffeull;
+	uint8_t elem[ELEM] = { 1 };
+	struct ipcq_shm *shm;
+	char buf[4096];
+	ssize_t r;
+
+	ck_assert_int_eq(ipcq_create(&p, &c, IPCQ_PRODUCER), 0);
+	ck_assert_int_eq(ipcq_export(p, fds), 0);
+	for (int i = 0; i < IPCQ_NFDS; i++) /* as SCM_RIGHTS would share them */
+		ck_assert_int_ge(mine[i] = dup(fds[i]), 0);
+	shm = mmap(NULL, IPCQ_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   mine[0], 0);
+	ck_assert_ptr_ne(shm, MAP_FAILED);
+	(void)!write(mine[1], &full, sizeof(full));
+	ck_assert_int_eq(fcntl(mine[1], F_SETFL, 0), 0);
+	ck_assert_int_eq(fcntl(mine[2], F_SETFL, 0), 0);
+	/* the consumer pops with its own dups (ipcq_attach takes them) */
+	for (int i = 0; i < IPCQ_NFDS; i++)
+		ck_assert_int_ge(fds[i] = dup(mine[i]), 0);
+	ck_assert_int_eq(ipcq_attach(&q, fds, IPCQ_CONSUMER, NULL), 0);
+	for (int i = 0; i < 4000; i++) {
+		__atomic_store_n(&shm->cons_sleep.asleep, IPCQ_ASLEEP,
+				 __ATOMIC_SEQ_CST);
+		ck_assert_int_eq(ipcq_push(p, elem), 0);
+		ck_assert_int_eq(ipcq_pop(q, elem), 0);
+	}
+	for (unsigned i = 0; i < CAP; i++) /* full: the producer may sleep */
+		ck_assert_int_eq(ipcq_push(p, elem), 0);
+	ck_assert_int_eq(ipcq_arm(p), 0);
+	ipcq_disarm(p); /* drains its empty bell */
+	/* the rings that were sent are there to read; not all 4000 fit */
+	ck_assert_int_eq(fcntl(mine[1], F_SETFL, O_NONBLOCK), 0);
+	while ((r = read(mine[1], buf, sizeof(buf))) > 0)
+		n += (int)r;
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_lt(n, 4000);
+	munmap(shm, IPCQ_PAGE);
+	for (int i = 0; i < IPCQ_NFDS; i++)
+		close(mine[i]);
+	ipcq_close(q);
+	ipcq_close(p);
+}
+END_TEST
+
 /* The blocking byte calls refuse oversized messages at once (no wait), and
  * a message larger than the reader's buffer stays in the ring. */
 START_TEST(test_msgsize_blocking)
@@ -782,6 +839,8 @@ int main(void)
 	tc = tcase(s, "peer", 30);
 	tcase_add_test(tc, test_path_producer_epipe);
 	tcase_add_test(tc, test_msgsize_blocking);
+	tc = tcase(s, "doorbell", 10);
+	tcase_add_test(tc, test_doorbell_no_block);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
 	return tu_run(sr);

@@ -80,7 +80,10 @@ int ipcq_type_id(uint8_t out[IPCQ_TYPE_ID_SIZE], const char *name,
 /*
  * Create a ring in a new sealed memfd and attach to it as role. The memory is
  * allocated now (a full tmpfs or cgroup fails here with -ENOMEM / -ENOSPC,
- * never later with SIGBUS). The two eventfd doorbells are created with it.
+ * never later with SIGBUS). The two doorbells are created with it: each a
+ * pair of connected Unix stream sockets, one end per side, which the peer
+ * cannot make block (an eventfd shared with it could be: its O_NONBLOCK
+ * is the peer's to clear).
  * Returns 0 with *out set, -EINVAL (bad config), -ENOMEM, -ENOSPC, -errno.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
@@ -120,7 +123,8 @@ MEMENPSF_API void ipcq_close(struct ipcq *q);
 
 /*
  * Send the ring to one peer over a connected Unix socket (libfdpass): the
- * memfd and both eventfds travel in one message with the geometry. The peer
+ * memfd and the peer's ends of both doorbells travel in one message with
+ * the geometry. The peer
  * takes the other role. q keeps its own descriptors, and remembers sock (not
  * owned) to notice the peer's hang-up in blocking calls.
  * Returns 0, -EINVAL (a path ring, or one already shared), -EPIPE, -errno.
@@ -143,9 +147,11 @@ int ipcq_accept(struct ipcq **out, int sock, const struct ipcq_expect *expect,
 
 /*
  * Lower level sharing, for protocols that carry several rings in one message
- * (libiface). ipcq_export() hands out q's three descriptors, in this order:
- * the memfd, the data doorbell (consumer sleeps on it), the space doorbell
- * (producer sleeps on it). They stay q's. -EINVAL for a path ring.
+ * (libiface). ipcq_export() hands out the three descriptors the peer needs,
+ * in this order: the memfd, the peer's end of the data doorbell (the
+ * consumer sleeps on it), the peer's end of the space doorbell (the
+ * producer sleeps on it). They stay q's (closed with it). -EINVAL for a
+ * path ring or one this side attached to (only its creator exports it).
  */
 #define IPCQ_NFDS 3
 MEMENPSF_API MEMENPSF_MUST_USE
