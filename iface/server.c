@@ -602,6 +602,9 @@ static void handle_join(struct iface_conn *c, struct wire_join *j)
 		conn_kill(c, IFACE_R_HANGUP, "client gone during handshake");
 		return;
 	}
+	/* the client has its doorbell ends: ours need not stay open */
+	ipcq_export_done(c->ch.rx);
+	ipcq_export_done(c->ch.tx);
 	if (os_epoll_add(s->epfd, ipcq_fd(c->ch.rx), EPOLLIN, &c->data_src) <
 	    0) {
 		chan_send_reason(c->sock, WIRE_BYE, IFACE_R_RESOURCE,

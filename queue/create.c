@@ -396,6 +396,17 @@ int ipcq_export(const struct ipcq *q, int fds[IPCQ_NFDS])
 	return 0;
 }
 
+void ipcq_export_done(struct ipcq *q)
+{
+	if (!q)
+		return;
+	if (q->exp_data >= 0)
+		close(q->exp_data);
+	if (q->exp_space >= 0)
+		close(q->exp_space);
+	q->exp_data = q->exp_space = -1;
+}
+
 void ipcq_close(struct ipcq *q)
 {
 	if (!q)

@@ -46,6 +46,7 @@ int ipcq_share(struct ipcq *q, int sock, int timeout_ms)
 	}
 	q->shared = 1;
 	q->peer_fd = sock;
+	ipcq_export_done(q);
 	return 0;
 err:
 	return r;

@@ -702,6 +702,28 @@ END_TEST
 #define ECHO_ES 256u
 #define ECHO_BATCH 16u
 
+/* The creator holds the peer's doorbell ends until they were handed over:
+ * ipcq_export_done closes those two (and export is refused after it); a
+ * shared ring has done it already. */
+START_TEST(test_export_done)
+{
+	struct ipcq_config c = iq_cfg(16, 8);
+	struct ipcq *p;
+	int fds[IPCQ_NFDS], n0;
+
+	ck_assert_int_eq(ipcq_create(&p, &c, IPCQ_PRODUCER), 0);
+	ck_assert_int_eq(ipcq_export(p, fds), 0);
+	n0 = tu_fd_count();
+	ipcq_export_done(p);
+	ck_assert_int_eq(tu_fd_count(), n0 - 2);
+	ck_assert_int_eq(ipcq_export(p, fds), -EINVAL);
+	ipcq_export_done(p); /* twice: nothing more to close */
+	ck_assert_int_eq(tu_fd_count(), n0 - 2);
+	ipcq_export_done(NULL);
+	ipcq_close(p);
+}
+END_TEST
+
 /* Message seq: runs of 32 whole elements (256 bytes) then 16 byte messages
  * of 64 bytes. */
 static uint32_t echo_len(uint64_t seq)
@@ -2327,6 +2349,7 @@ int main(void)
 	tc = tcase(s, "share", 30);
 	tcase_add_test(tc, test_share_fork);
 	tcase_add_test(tc, test_zc_echo);
+	tcase_add_test(tc, test_export_done);
 	tc = tcase(s, "refuse", 10);
 	tcase_add_loop_test(tc, test_refuse, 0, RC_COUNT);
 	tc = tcase(s, "path", 20);

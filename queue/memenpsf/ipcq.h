@@ -157,6 +157,11 @@ int ipcq_accept(struct ipcq **out, int sock, const struct ipcq_expect *expect,
 MEMENPSF_API MEMENPSF_MUST_USE
 int ipcq_export(const struct ipcq *q, int fds[IPCQ_NFDS]);
 
+/* The descriptors of ipcq_export reached the peer (or never will): close
+ * q's copies of the peer's doorbell ends (two descriptors a ring), after
+ * which ipcq_export gives -EINVAL. ipcq_share does it itself. */
+MEMENPSF_API void ipcq_export_done(struct ipcq *q);
+
 /*
  * Attach to a ring from its three descriptors (as ipcq_export orders them)
  * as role, with the same checks as ipcq_accept. Takes ownership of all three
