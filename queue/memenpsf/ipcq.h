@@ -124,9 +124,10 @@ MEMENPSF_API void ipcq_close(struct ipcq *q);
 /*
  * Send the ring to one peer over a connected Unix socket (libfdpass): the
  * memfd and the peer's ends of both doorbells travel in one message with
- * the geometry. The peer
- * takes the other role. q keeps its own descriptors, and remembers sock (not
- * owned) to notice the peer's hang-up in blocking calls.
+ * the geometry. The peer takes the other role. q keeps its own descriptors
+ * (and closes its copies of the peer's ends: ipcq_export_done), and
+ * remembers sock (not owned) to notice the peer's hang-up in blocking
+ * calls.
  * Returns 0, -EINVAL (a path ring, or one already shared), -EPIPE, -errno.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
