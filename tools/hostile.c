@@ -154,9 +154,12 @@ int hostile_rewriter(const char *path, uint64_t seed, uint64_t max_writes)
 		int said;
 
 		rewrite(&s, &c2s, &s2c);
-		/* the data doorbell of our ring, whether or not it sleeps */
-		if (write(fds[1], &one, sizeof(one)) < 0 && errno != EAGAIN)
-			break;
+		/* the data doorbell of our ring, whether or not it sleeps
+		 * (EAGAIN: its buffer is full, a ring is waiting anyway) */
+		r = send(fds[1], &one, sizeof(one), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r < 0 && errno != EAGAIN)
+			break; /* EPIPE: the server closed the ring; its BYE is
+				* read below */
 		said = server_said(sock, &code);
 		if (said < 0) {
 			rc = HOSTILE_OTHER;
@@ -178,8 +181,11 @@ int hostile_rewriter(const char *path, uint64_t seed, uint64_t max_writes)
 		__atomic_store_n(&in->prod.index, head + 4ull * c2s.hdr.capacity,
 				 __ATOMIC_RELEASE);
 		rc = HOSTILE_NOT_DROPPED;
-		if (write(fds[1], &one, sizeof(one)) == sizeof(one) &&
-		    poll(&pf, 1, 30000) == 1) {
+		/* ring (a full buffer or a ring already closed: the server
+		 * has been woken, or has dropped us) and wait for its word */
+		(void)!send(fds[1], &one, sizeof(one),
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (poll(&pf, 1, 30000) == 1) {
 			int said = server_said(sock, &code);
 
 			rc = said > 0 && code == IFACE_R_CORRUPT
