@@ -17,11 +17,11 @@
 #include "iface-private.h"
 
 /* A client looks at its control socket every CHECK_EVERY sends
- * (iface-private.h; a send into
- * a ring with room would never notice a dead server otherwise; a dead
- * server's ring fills up within a ring's worth of sends, and a full ring is
- * looked at anyway, so more often buys nothing: every 64 sends cost a
- * fifth of the throughput in poll() calls), and when a call finds the ring
+ * (iface-private.h; a send into a ring with room would never notice a
+ * dead server otherwise; a dead server's ring fills up within a ring's
+ * worth of sends, and a full ring is looked at anyway, so more often buys
+ * nothing: every 64 sends cost a fifth of the throughput in poll()
+ * calls), and when a call finds the ring
  * empty (or full): the first such call after progress, when CHECK_AFTER
  * calls went by and the last look is CHECK_FIRST_GAP_NS old, and every
  * CHECK_MISSES-th such call in a row when the last look is CHECK_GAP_NS

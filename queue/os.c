@@ -115,7 +115,7 @@ void os_bell_ring(int fd)
 
 void os_bell_drain(int fd)
 {
-	char buf[64];
+	char buf[512];
 	ssize_t r;
 
 	do

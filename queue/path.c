@@ -2,8 +2,8 @@
 /*
  * Rings in a file that processes meet by path (under /dev/shm, or on disk).
  *
- * No doorbell socket can be reached by path, so sleepers wait on a futex word in
- * their sleep line (non-private: the word is shared between processes), in
+ * No doorbell socket can be reached by path, so sleepers wait on a futex
+ * word in their sleep line (non-private: the word is shared between processes), in
  * slices, and check between slices that the peer is still alive. Each side
  * records its pid and process start time in its line: a role held by a live
  * process is refused, a dead holder's role is taken over (pid reuse cannot

@@ -1286,7 +1286,8 @@ START_TEST(test_path_refuse)
 	 * once; opening it for a look must not wait for a writer */
 	ck_assert_int_eq(unlink(junk), 0);
 	ck_assert_int_eq(mkfifo(junk, 0600), 0);
-	ck_assert_int_eq(ipcq_create_path(&p, junk, &c, IPCQ_PRODUCER, 0), -EEXIST);
+	ck_assert_int_eq(ipcq_create_path(&p, junk, &c, IPCQ_PRODUCER, 0),
+			 -EEXIST);
 	ck_assert_int_lt(ipcq_open_path(&p, junk, NULL, IPCQ_CONSUMER), 0);
 	ck_assert_ptr_null(p);
 	tu_rmtree(dir);

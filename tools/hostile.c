@@ -156,7 +156,8 @@ int hostile_rewriter(const char *path, uint64_t seed, uint64_t max_writes)
 		rewrite(&s, &c2s, &s2c);
 		/* the data doorbell of our ring, whether or not it sleeps
 		 * (EAGAIN: its buffer is full, a ring is waiting anyway) */
-		r = send(fds[1], &one, sizeof(one), MSG_DONTWAIT | MSG_NOSIGNAL);
+		r = send(fds[1], &one, sizeof(one),
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (r < 0 && errno != EAGAIN)
 			break; /* EPIPE: the server closed the ring; its BYE is
 				* read below */
