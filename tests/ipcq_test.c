@@ -659,13 +659,15 @@ START_TEST(test_share_fork)
 	struct ipcq_config c = iq_cfg(sizeof(struct iq_msg), 64);
 	struct ipcq *p;
 	struct iq_msg m;
-	int sock;
+	int sock, fds[IPCQ_NFDS];
 	pid_t pid;
 
 	/* we create the producer, the child accepts the consumer role */
 	ck_assert_int_eq(ipcq_create(&p, &c, IPCQ_PRODUCER), 0);
 	pid = iq_fork(child_consume, NULL, &sock);
 	ck_assert_int_eq(ipcq_share(p, sock, 5000), 0);
+	/* the peer has its doorbell ends: our copies are closed */
+	ck_assert_int_eq(ipcq_export(p, fds), -EINVAL);
 	for (uint64_t i = 0; i < SHARE_N; i++) {
 		iq_fill(&m, i);
 		ck_assert_int_eq(ipcq_push_wait(p, &m, 5000), 0);
