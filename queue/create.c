@@ -161,6 +161,7 @@ int ipcq_new(struct ipcq **out, void *map, const struct ipcq_geom *g,
 	q->exp_data = q->exp_space = -1;
 	q->my_efd = q->peer_efd = q->peer_fd = -1;
 	q->spin = IPCQ_DEFAULT_SPIN;
+	q->futex_ms = IPCQ_FUTEX_SLICE_MS;
 	q->registered = (unsigned)os_membarrier_ready();
 	q->light = q->registered;
 	if (role == IPCQ_PRODUCER) {

@@ -27,6 +27,10 @@
 /* Path rings sleep on a futex in slices this long, checking the peer's
  * liveness between slices. */
 #define IPCQ_PATH_SLICE_MS 50
+/* A memfd ring's ipcq_wait sleeps this long at most on its futex bell
+ * (when the peer's caps say it rings it) before it moves to its doorbell
+ * socket, where the peer's hang-up wakes it too (wait.c, sleep_once). */
+#define IPCQ_FUTEX_SLICE_MS 20
 
 struct ipcq {
 	/* ---- fast path: private copies, never re-read from shared memory */
@@ -65,8 +69,11 @@ struct ipcq {
 	int peer_fd;     /* hang-up means the peer is gone; not owned */
 	int shared;      /* ipcq_share / ipcq_accept done */
 	int stale;       /* my doorbell may hold a ring not drained yet */
+	int sock_armed;  /* my flag says IPCQ_ASLEEP on a memfd ring: a
+			  * waker may ring my socket */
+	int futex_ms;    /* IPCQ_FUTEX_SLICE_MS (tests change it) */
 	unsigned spin;
-	uint32_t bell_snap; /* path rings: my bell when I armed */
+	uint32_t bell_snap; /* my bell when I armed on a futex */
 	uint8_t type_id[IPCQ_TYPE_ID_SIZE];
 };
 
@@ -94,8 +101,8 @@ void ipcq_free_handle(struct ipcq *q);
 
 /* ring.c */
 /* Wake the side sleeping on sl (after the caller's half of the Dekker
- * pair: wake_peer). */
-void ipcq_ring_bell(struct ipcq *q, struct ipcq_sleep_line *sl, int efd);
+ * pair: wake_peer): its futex bell or its doorbell socket efd. */
+void ipcq_ring_bell(struct ipcq_sleep_line *sl, int efd, int futex);
 /* Producer: 1 when a slot is free, 0 full, -EBADMSG. Consumer: 1 when an
  * element is published, 0 empty, -EBADMSG. */
 int ipcq_ready(struct ipcq *q);

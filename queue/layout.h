@@ -79,21 +79,28 @@ struct ipcq_side_line {
 	uint8_t pad[IPCQ_LINE_PAIR - 24];
 };
 
-/* One side's sleep line. asleep is set by its owner (IPCQ_ASLEEP when it
- * arms, 0 when it disarms) and turned to IPCQ_RUNG by the peer that rang
- * its doorbell (once per sleep); bell (path rings) is bumped by the peer and
- * futex-waited by the owner; caps is written by the owner (when it attaches,
- * and when its spin setting moves to or from 0): IPCQ_CAP_MEMBARRIER says
- * it raises its flag with a membarrier(2) that fences every registered
- * process, so a registered waker may leave out its own fence (ring.c,
- * wake_peer); IPCQ_CAP_REGISTERED says its process is registered, so it
- * may leave out its own fence when waking a peer that says the former.
- * Version 2 rings made before caps existed hold 0 there: every waker
- * fences. */
+/* One side's sleep line. asleep is set by its owner when it arms
+ * (IPCQ_ASLEEP: it sleeps on its doorbell socket, or on the futex bell of
+ * a path ring; IPCQ_ASLEEP_FUTEX: it sleeps on the futex bell of a memfd
+ * ring, inside ipcq_wait), 0 when it disarms, and turned to IPCQ_RUNG by
+ * the peer that rang it (once per sleep); bell is bumped by the peer and
+ * futex-waited by the owner; caps is written by the owner (when it
+ * attaches, and when its spin setting moves to or from 0):
+ * IPCQ_CAP_MEMBARRIER says it raises its flag with a membarrier(2) that
+ * fences every registered process, so a registered waker may leave out its
+ * own fence (ring.c, wake_peer); IPCQ_CAP_REGISTERED says its process is
+ * registered, so it may leave out its own fence when waking a peer that
+ * says the former; IPCQ_CAP_FUTEX says it wakes a peer flagged
+ * IPCQ_ASLEEP_FUTEX by its futex bell, so that peer may sleep there (a
+ * side without it would ring the socket: its peer sleeps on that). Version
+ * 2 rings made before caps existed hold 0 there: every waker fences, every
+ * sleeper sleeps on its socket. */
 #define IPCQ_ASLEEP 1u
 #define IPCQ_RUNG 2u
+#define IPCQ_ASLEEP_FUTEX 3u
 #define IPCQ_CAP_MEMBARRIER 1u
 #define IPCQ_CAP_REGISTERED 2u
+#define IPCQ_CAP_FUTEX 4u
 struct ipcq_sleep_line {
 	uint32_t asleep;
 	uint32_t bell;

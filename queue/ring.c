@@ -35,9 +35,9 @@ static inline uint8_t *data_of(const struct ipcq *q, uint64_t i)
 	return q->data + (size_t)(i & q->mask) * q->stride;
 }
 
-void ipcq_ring_bell(struct ipcq *q, struct ipcq_sleep_line *sl, int efd)
+void ipcq_ring_bell(struct ipcq_sleep_line *sl, int efd, int futex)
 {
-	if (q->path) {
+	if (futex) {
 		/* Release: pairs with the sleeper's load of bell before it
 		 * raised its flag; a changed bell makes FUTEX_WAIT return. */
 		__atomic_fetch_add(&sl->bell, 1, __ATOMIC_RELEASE);
@@ -78,14 +78,16 @@ static inline void wake_peer(struct ipcq *q)
 		return;
 	/* Relaxed: the ring itself (socket send or futex bell) orders what
 	 * the waker needs. A CAS that fails found the peer awake (0), armed
-	 * anew or rung by now: ring anyway unless it is awake or rung. Any
-	 * other value (a peer's garbage) rings, as before. */
-	if (a == IPCQ_ASLEEP &&
+	 * anew, moved from its futex to its socket, or rung by now: ring
+	 * what a holds now unless it is awake or rung. Any other value (a
+	 * peer's garbage) rings the socket, as before. */
+	if ((a == IPCQ_ASLEEP || a == IPCQ_ASLEEP_FUTEX) &&
 	    !__atomic_compare_exchange_n(&q->peer_sleep->asleep, &a, IPCQ_RUNG,
 					 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
 	    (a == 0 || a == IPCQ_RUNG))
 		return;
-	ipcq_ring_bell(q, q->peer_sleep, q->peer_efd);
+	ipcq_ring_bell(q->peer_sleep, q->peer_efd,
+		       q->path || a == IPCQ_ASLEEP_FUTEX);
 }
 
 /* Producer: free slots by a fresh look at head. An honest consumer's head

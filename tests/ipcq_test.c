@@ -1920,8 +1920,10 @@ static int kernel_membarrier(void)
 START_TEST(test_caps_membarrier)
 {
 	struct ipcq_config c = iq_cfg(8, 16);
-	uint32_t reg = kernel_membarrier() ? IPCQ_CAP_REGISTERED : 0;
-	uint32_t want = reg ? reg | IPCQ_CAP_MEMBARRIER : 0;
+	uint32_t reg = IPCQ_CAP_FUTEX |
+		       (kernel_membarrier() ? IPCQ_CAP_REGISTERED : 0);
+	uint32_t want = reg | (reg & IPCQ_CAP_REGISTERED ? IPCQ_CAP_MEMBARRIER
+							: 0);
 	char *dir = NULL, *file = NULL;
 	struct ipcq *p, *q;
 
@@ -1933,13 +1935,13 @@ START_TEST(test_caps_membarrier)
 	} else {
 		iq_pair(&c, &p, &q);
 	}
-	ck_assert_uint_eq(p->light, want != 0);
-	ck_assert_uint_eq(q->light, want != 0);
+	ck_assert_uint_eq(p->light, (want & IPCQ_CAP_MEMBARRIER) != 0);
+	ck_assert_uint_eq(q->light, (want & IPCQ_CAP_MEMBARRIER) != 0);
 	ck_assert_uint_eq(p->shm->prod_sleep.caps, want);
 	ck_assert_uint_eq(q->shm->cons_sleep.caps, want);
 	ipcq_set_spin(q, 0);
 	ck_assert_uint_eq(q->light, 0);
-	ck_assert_uint_eq(q->registered, reg != 0);
+	ck_assert_uint_eq(q->registered, (reg & IPCQ_CAP_REGISTERED) != 0);
 	ck_assert_uint_eq(q->shm->cons_sleep.caps, reg);
 	ck_assert_uint_eq(p->shm->prod_sleep.caps, want);
 	ipcq_set_spin(q, 100);
@@ -1954,13 +1956,13 @@ START_TEST(test_caps_membarrier)
 END_TEST
 
 /* Make a handle act as in a process that membarrier(2) is not available to
- * (white box): it fences, and its caps say 0. Before any traffic: a peer
- * that read the old caps could leave its fence out (wait.c sleeps in slices
- * then). */
+ * (white box): it fences, and its caps say only IPCQ_CAP_FUTEX. Before any
+ * traffic: a peer that read the old caps could leave its fence out
+ * (wait.c sleeps in slices then). */
 static void make_heavy(struct ipcq *q)
 {
 	q->registered = q->light = 0;
-	__atomic_store_n(&q->my_sleep->caps, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&q->my_sleep->caps, IPCQ_CAP_FUTEX, __ATOMIC_SEQ_CST);
 }
 
 /* The Dekker pair as a litmus test: in each round the producer pushes one
@@ -2155,8 +2157,11 @@ START_TEST(test_wake_mixed)
 	ck_assert_int_eq(tu_wait(pid), 0);
 	/* what the consumer said of itself */
 	ck_assert_uint_eq(p->peer_sleep->caps,
-			  kernel_membarrier() && !(_i & 2) ?
-				  IPCQ_CAP_MEMBARRIER | IPCQ_CAP_REGISTERED : 0);
+			  IPCQ_CAP_FUTEX |
+				  (kernel_membarrier() && !(_i & 2) ?
+					   IPCQ_CAP_MEMBARRIER |
+						   IPCQ_CAP_REGISTERED :
+					   0));
 	ipcq_close(p);
 	close(sock);
 }
@@ -2165,7 +2170,9 @@ END_TEST
 /* After a wake-up, ipcq_wait goes to the work without reading its doorbell
  * (one system call less between the wake-up and the work); the next arm
  * drains the ring left there before it raises the flag, so it cannot end
- * the next sleep at once. A child pushes once it sees the parent asleep. */
+ * the next sleep at once. A child pushes once it sees the parent asleep on
+ * its socket, where the parent's sleep moves after its futex slice (1 ms
+ * here). */
 START_TEST(test_wake_lazy_drain)
 {
 	struct ipcq_config c = iq_cfg(8, 4);
@@ -2176,6 +2183,7 @@ START_TEST(test_wake_lazy_drain)
 
 	iq_pair(&c, &p, &q);
 	ipcq_set_spin(q, 0); /* sleep at once */
+	q->futex_ms = 1;
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -2198,6 +2206,104 @@ START_TEST(test_wake_lazy_drain)
 	ck_assert_int_eq(ipcq_arm(q), 0); /* empty: sleep ... */
 	ck_assert_int_eq(poll(&pf, 1, 0), 0); /* ... on a drained doorbell */
 	ipcq_disarm(q);
+	ipcq_close(p);
+	ipcq_close(q);
+}
+END_TEST
+
+/* A waker rings what the sleeper's flag names (white box): for
+ * IPCQ_ASLEEP_FUTEX the futex bell (bumped, the socket stays empty), for
+ * IPCQ_ASLEEP the socket (the bell stays); either way the flag becomes
+ * IPCQ_RUNG. */
+START_TEST(test_wake_by_flag)
+{
+	struct ipcq_config c = iq_cfg(8, 4);
+	struct pollfd pf;
+	struct ipcq *p, *q;
+	uint32_t bell;
+	uint64_t v = 1;
+
+	iq_pair(&c, &p, &q);
+	pf.fd = ipcq_fd(q);
+	pf.events = POLLIN;
+	bell = q->my_sleep->bell;
+	__atomic_store_n(&q->my_sleep->asleep, IPCQ_ASLEEP_FUTEX,
+			 __ATOMIC_SEQ_CST);
+	ck_assert_int_eq(ipcq_push(p, &v), 0);
+	ck_assert_uint_eq(q->my_sleep->asleep, IPCQ_RUNG);
+	ck_assert_uint_eq(q->my_sleep->bell, bell + 1);
+	ck_assert_int_eq(poll(&pf, 1, 0), 0);
+	__atomic_store_n(&q->my_sleep->asleep, IPCQ_ASLEEP, __ATOMIC_SEQ_CST);
+	ck_assert_int_eq(ipcq_push(p, &v), 0);
+	ck_assert_uint_eq(q->my_sleep->asleep, IPCQ_RUNG);
+	ck_assert_uint_eq(q->my_sleep->bell, bell + 1);
+	ck_assert_int_eq(poll(&pf, 1, 0), 1);
+	ipcq_disarm(q);
+	ipcq_close(p);
+	ipcq_close(q);
+}
+END_TEST
+
+/* Child of test_wait_futex: waits (10 s at most) until the parent's flag
+ * says want, then pushes one element (having lowered the flag, as a
+ * hostile peer could, when told to clear it); on any other flag it pushes
+ * and exits 4. */
+static int push_when_flagged(struct ipcq *p, struct ipcq *q, uint32_t want,
+			     int clear)
+{
+	int64_t end = iq_now_ms() + 10000;
+	uint64_t v = 5;
+	uint32_t a;
+
+	while ((a = __atomic_load_n(&q->my_sleep->asleep, __ATOMIC_ACQUIRE)) ==
+	       0)
+		if (iq_now_ms() > end)
+			return 2;
+	if (a != want)
+		return ipcq_push(p, &v) == 0 ? 4 : 3; /* 4: the wrong flag */
+	if (clear)
+		__atomic_store_n(&q->my_sleep->asleep, 0, __ATOMIC_SEQ_CST);
+	return ipcq_push(p, &v) == 0 ? 0 : 3;
+}
+
+/* ipcq_wait on a memfd ring sleeps on its futex bell when the peer's caps
+ * say it rings that, and the push wakes it there: at once (not after the
+ * slice of a minute), with the bell bumped and nothing on the socket. A
+ * peer whose caps do not say so (a library before futex bells, _i 1) gets
+ * the socket flag from the start and rings the socket. A peer that lowers
+ * the flag before it publishes (_i 2) rings nothing: the sleep ends with
+ * its slice (50 ms here), and the element is there. */
+START_TEST(test_wait_futex)
+{
+	struct ipcq_config c = iq_cfg(8, 4);
+	uint32_t want = _i == 1 ? IPCQ_ASLEEP : IPCQ_ASLEEP_FUTEX, bell;
+	struct pollfd pf;
+	struct ipcq *p, *q;
+	int64_t t0;
+	uint64_t v;
+	pid_t pid;
+
+	iq_pair(&c, &p, &q);
+	if (_i == 1)
+		__atomic_store_n(&p->my_sleep->caps, 0, __ATOMIC_SEQ_CST);
+	ipcq_set_spin(q, 0);
+	q->futex_ms = _i == 2 ? 50 : 60000;
+	bell = q->my_sleep->bell;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(push_when_flagged(p, q, want, _i == 2));
+	t0 = iq_now_ms();
+	ck_assert_int_eq(ipcq_wait(q, 120000), 0);
+	ck_assert_int_lt(iq_now_ms() - t0, 30000);
+	ck_assert_int_eq(tu_wait(pid), 0);
+	ck_assert_uint_eq(q->my_sleep->asleep, 0);
+	ck_assert_uint_eq(q->my_sleep->bell, _i ? bell : bell + 1);
+	pf.fd = ipcq_fd(q);
+	pf.events = POLLIN;
+	ck_assert_int_eq(poll(&pf, 1, 0), _i == 1 ? 1 : 0);
+	ck_assert_int_eq(ipcq_pop(q, &v), 0);
+	ck_assert_uint_eq(v, 5);
 	ipcq_close(p);
 	ipcq_close(q);
 }
@@ -2380,6 +2486,8 @@ int main(void)
 	tcase_add_test(tc, test_arm_poll);
 	tcase_add_loop_test(tc, test_ring_once, 0, 2);
 	tcase_add_test(tc, test_wake_lazy_drain);
+	tcase_add_test(tc, test_wake_by_flag);
+	tcase_add_loop_test(tc, test_wait_futex, 0, 3);
 	tcase_add_loop_test(tc, test_caps_membarrier, 0, 2);
 	tcase_add_test(tc, test_arm_n);
 	tcase_add_loop_test(tc, test_wake_mixed, 0, 4);
