@@ -30,7 +30,7 @@
 /* A memfd ring's ipcq_wait sleeps this long at most on its futex bell
  * (when the peer's caps say it rings it) before it moves to its doorbell
  * socket, where the peer's hang-up wakes it too (wait.c, sleep_once). */
-#define IPCQ_FUTEX_SLICE_MS 20
+#define IPCQ_FUTEX_SLICE_MS 10
 
 struct ipcq {
 	/* ---- fast path: private copies, never re-read from shared memory */

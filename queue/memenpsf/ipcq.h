@@ -249,8 +249,8 @@ int ipcq_release(struct ipcq *q, unsigned n);
  * Wait until the call this side makes can make progress: the consumer until
  * the ring holds an element, the producer until it has a free slot. Spins
  * first (see ipcq_set_spin), then sleeps: on a futex in shared memory for
- * up to 20 ms, then on the doorbell. Returns 0, -ETIMEDOUT, -EPIPE (peer
- * gone: socket hang-up, seen within those 20 ms, or for a path ring the
+ * up to 10 ms, then on the doorbell. Returns 0, -ETIMEDOUT, -EPIPE (peer
+ * gone: socket hang-up, seen within those 10 ms, or for a path ring the
  * peer's process has exited), -EBADMSG.
  */
 MEMENPSF_API MEMENPSF_MUST_USE
