@@ -2245,11 +2245,11 @@ START_TEST(test_wake_by_flag)
 END_TEST
 
 /* Child of test_wait_futex: waits (10 s at most) until the parent's flag
- * says want, then pushes one element (having lowered the flag, as a
- * hostile peer could, when told to clear it); on any other flag it pushes
- * and exits 4. */
+ * says want, then pushes one element, having first rewritten the flag to
+ * set (as a hostile peer could) unless set is -1; on any other flag it
+ * pushes and exits 4. */
 static int push_when_flagged(struct ipcq *p, struct ipcq *q, uint32_t want,
-			     int clear)
+			     int64_t set)
 {
 	int64_t end = iq_now_ms() + 10000;
 	uint64_t v = 5;
@@ -2261,8 +2261,9 @@ static int push_when_flagged(struct ipcq *p, struct ipcq *q, uint32_t want,
 			return 2;
 	if (a != want)
 		return ipcq_push(p, &v) == 0 ? 4 : 3; /* 4: the wrong flag */
-	if (clear)
-		__atomic_store_n(&q->my_sleep->asleep, 0, __ATOMIC_SEQ_CST);
+	if (set >= 0)
+		__atomic_store_n(&q->my_sleep->asleep, (uint32_t)set,
+				 __ATOMIC_SEQ_CST);
 	return ipcq_push(p, &v) == 0 ? 0 : 3;
 }
 
@@ -2271,7 +2272,8 @@ static int push_when_flagged(struct ipcq *p, struct ipcq *q, uint32_t want,
  * slice of a minute), with the bell bumped and nothing on the socket. A
  * peer whose caps do not say so (a library before futex bells, _i 1) gets
  * the socket flag from the start and rings the socket. A peer that lowers
- * the flag before it publishes (_i 2) rings nothing: the sleep ends with
+ * the flag before it publishes (_i 2) rings nothing, and one that says the
+ * socket instead (_i 3) rings the socket: either way the sleep ends with
  * its slice (50 ms here), and the element is there. */
 START_TEST(test_wait_futex)
 {
@@ -2287,12 +2289,14 @@ START_TEST(test_wait_futex)
 	if (_i == 1)
 		__atomic_store_n(&p->my_sleep->caps, 0, __ATOMIC_SEQ_CST);
 	ipcq_set_spin(q, 0);
-	q->futex_ms = _i == 2 ? 50 : 60000;
+	q->futex_ms = _i >= 2 ? 50 : 60000;
 	bell = q->my_sleep->bell;
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		_exit(push_when_flagged(p, q, want, _i == 2));
+		_exit(push_when_flagged(p, q, want, _i == 2 ? 0 :
+						     _i == 3 ? IPCQ_ASLEEP :
+							       -1));
 	t0 = iq_now_ms();
 	ck_assert_int_eq(ipcq_wait(q, 120000), 0);
 	ck_assert_int_lt(iq_now_ms() - t0, 30000);
@@ -2301,7 +2305,7 @@ START_TEST(test_wait_futex)
 	ck_assert_uint_eq(q->my_sleep->bell, _i ? bell : bell + 1);
 	pf.fd = ipcq_fd(q);
 	pf.events = POLLIN;
-	ck_assert_int_eq(poll(&pf, 1, 0), _i == 1 ? 1 : 0);
+	ck_assert_int_eq(poll(&pf, 1, 0), _i == 1 || _i == 3 ? 1 : 0);
 	ck_assert_int_eq(ipcq_pop(q, &v), 0);
 	ck_assert_uint_eq(v, 5);
 	ipcq_close(p);
@@ -2487,7 +2491,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_ring_once, 0, 2);
 	tcase_add_test(tc, test_wake_lazy_drain);
 	tcase_add_test(tc, test_wake_by_flag);
-	tcase_add_loop_test(tc, test_wait_futex, 0, 3);
+	tcase_add_loop_test(tc, test_wait_futex, 0, 4);
 	tcase_add_loop_test(tc, test_caps_membarrier, 0, 2);
 	tcase_add_test(tc, test_arm_n);
 	tcase_add_loop_test(tc, test_wake_mixed, 0, 4);
