@@ -2294,9 +2294,9 @@ START_TEST(test_wait_futex)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		_exit(push_when_flagged(p, q, want, _i == 2 ? 0 :
-						     _i == 3 ? IPCQ_ASLEEP :
-							       -1));
+		_exit(push_when_flagged(p, q, want,
+					_i == 2 ? 0 :
+					_i == 3 ? (int64_t)IPCQ_ASLEEP : -1));
 	t0 = iq_now_ms();
 	ck_assert_int_eq(ipcq_wait(q, 120000), 0);
 	ck_assert_int_lt(iq_now_ms() - t0, 30000);
