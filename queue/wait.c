@@ -221,9 +221,11 @@ static uint32_t wait_flag(const struct ipcq *q)
 
 /* A memfd ring's sleep flagged IPCQ_ASLEEP_FUTEX: at most q->futex_ms on
  * the futex bell, then my flag moves to IPCQ_ASLEEP and the rest of *ms
- * (cut by the slice) goes to the socket, where the peer's hang-up wakes me
- * too. 1 when the sleep is over (rung, the caller's time is up, my flag
- * changed under me: look at the ring), 0 to go on to the socket. A waker
+ * (cut by the slice; 0 when the caller's time is up, so that a caller
+ * waiting less than a slice still sees a hang-up) goes to the socket,
+ * where the peer's hang-up wakes me too. 1 when the sleep is over (rung,
+ * my flag changed under me: look at the ring), 0 to go on to the socket. A
+ * waker
  * that read IPCQ_ASLEEP_FUTEX turns it to IPCQ_RUNG before it rings the
  * futex, so either its CAS or mine fails: it then rings the socket (the
  * flag it finds says so), or I look at the ring. */
@@ -233,8 +235,7 @@ static int futex_phase(struct ipcq *q, int *ms)
 	int slice = *ms >= 0 && *ms < q->futex_ms ? *ms : q->futex_ms;
 
 	(void)os_futex_wait(&q->my_sleep->bell, q->bell_snap, slice);
-	if (slice == *ms ||
-	    __atomic_load_n(&q->my_sleep->bell, __ATOMIC_ACQUIRE) !=
+	if (__atomic_load_n(&q->my_sleep->bell, __ATOMIC_ACQUIRE) !=
 		    q->bell_snap ||
 	    !__atomic_compare_exchange_n(&q->my_sleep->asleep, &a,
 					 IPCQ_ASLEEP, 0, __ATOMIC_SEQ_CST,

@@ -1738,6 +1738,8 @@ START_TEST(test_peer_death)
 	t0 = iq_now_ms();
 	ck_assert_int_eq(ipcq_wait(q, 10000), -EPIPE);
 	ck_assert_int_lt(iq_now_ms() - t0, 2000); /* within a poll slice or so */
+	/* a wait shorter than a futex slice sees the hang-up too */
+	ck_assert_int_eq(ipcq_wait(q, 1), -EPIPE);
 	ck_assert_int_eq(me == IPCQ_PRODUCER ? ipcq_push_wait(q, &v, -1)
 					     : ipcq_pop_wait(q, &v, -1),
 			 -EPIPE);
