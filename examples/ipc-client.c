@@ -2,8 +2,8 @@
 /*
  * ipc-client: connect to ipc-server, send --count messages of --size bytes,
  * check every echo (sequence number, the server's per-client count, the
- * payload), and print throughput and round-trip percentiles. Exit status 0
- * only when every message came back intact and in order.
+ * payload), and print throughput and round-trip percentiles and mean.
+ * Exit status 0 only when every message came back intact and in order.
  *
  * At most --window messages are in flight, so the echo ring never overflows;
  * --batch messages are sent before looking for echoes (one publication for
