@@ -27,9 +27,23 @@
 
 struct state {
 	uint64_t sent, echoed;
+	uint64_t *sums;   /* digest of each line in flight, by seq % window */
+	uint64_t window;  /* most lines in flight: the ring's capacity */
 	int bad, gone;
 	struct iface_reason why;
 };
+
+/* A line's digest (FNV-1a over its length and bytes): what the echo must
+ * bring back. */
+static uint64_t digest(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	uint64_t h = 0xcbf29ce484222325ull ^ len;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
 
 static void usage(FILE *f)
 {
@@ -50,11 +64,14 @@ static void on_message(struct iface_client *c, const struct iface_msg *msgs,
 	(void)c;
 	for (unsigned i = 0; i < n; i++) {
 		const char *p = msgs[i].data;
+		const char *line = p + EX_ECHO_MIN;
+		uint32_t len = msgs[i].len - EX_ECHO_MIN;
 		struct ex_echo_hdr h;
 
 		if (msgs[i].len < EX_ECHO_MIN) {
+			fprintf(stderr, "ipc-poll: a %u-byte echo\n", msgs[i].len);
 			st->bad = 1;
-			continue;
+			return;
 		}
 		memcpy(&h, p, sizeof(h));
 		if (h.seq != st->echoed + 1) {
@@ -63,10 +80,16 @@ static void on_message(struct iface_client *c, const struct iface_msg *msgs,
 			st->bad = 1;
 			return;
 		}
+		if (digest(line, len) != st->sums[(h.seq - 1) % st->window]) {
+			fprintf(stderr, "ipc-poll: echo %" PRIu64 " is not the line sent\n",
+				h.seq);
+			st->bad = 1;
+			return;
+		}
 		st->echoed++;
 		printf("echo %" PRIu64 " srv=%" PRIu64 " rtt=%.1f us: %.*s\n",
 		       h.seq, h.srv_seq, (double)(ex_now_ns() - h.t_ns) / 1e3,
-		       (int)(msgs[i].len - EX_ECHO_MIN), p + EX_ECHO_MIN);
+		       (int)len, line);
 	}
 }
 
@@ -99,7 +122,7 @@ static int send_line(struct iface_client *c, struct state *st,
 	 * is full, waiting a little is fine for an interactive tool */
 	r = iface_client_send_wait(c, msg, EX_ECHO_MIN + len, 5000);
 	if (r == 0)
-		st->sent++;
+		st->sums[st->sent++ % st->window] = digest(line, len);
 	return r;
 }
 
@@ -118,7 +141,7 @@ int main(int argc, char **argv)
 	size_t have = 0;
 	unsigned char *msg;
 	int eof = 0, opt, r, rc = 1;
-	uint64_t idle_since = 0, last_echoed = 0, window;
+	uint64_t idle_since = 0, last_echoed = 0;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -153,13 +176,14 @@ int main(int argc, char **argv)
 		iface_client_close(c);
 		return 1;
 	}
+	st.window = iface_client_capacity(c);
+	st.sums = calloc(st.window, sizeof(*st.sums));
 	msg = malloc(iface_client_elem_size(c));
-	if (!msg) {
-		iface_client_close(c);
-		return 1;
+	if (!msg || !st.sums) {
+		fprintf(stderr, "ipc-poll: out of memory\n");
+		goto out;
 	}
 
-	window = iface_client_capacity(c);
 	while (!st.gone && !st.bad && !(eof && !have && st.echoed == st.sent)) {
 		/* Send the whole lines we have while fewer than a ring's worth
 		 * are in flight (ipc-server drops echoes to a full ring); a
@@ -169,7 +193,7 @@ int main(int argc, char **argv)
 			char *nl = memchr(in, '\n', have);
 			size_t len, used;
 
-			if (st.sent - st.echoed >= window)
+			if (st.sent - st.echoed >= st.window)
 				break;
 			if (!nl && !(have && (eof || have == sizeof(in))))
 				break;
@@ -239,6 +263,7 @@ int main(int argc, char **argv)
 		st.sent, st.echoed);
 out:
 	free(msg);
+	free(st.sums);
 	iface_client_close(c);
 	return rc;
 }
