@@ -331,13 +331,19 @@ int chan_peek(struct chan *ch, unsigned want, const void **first,
 	return r;
 }
 
+/* Byte messages of any length may be among the peeked ones: count each
+ * one's length (the caller's lens is the caller's, and may be NULL). */
 int chan_release(struct chan *ch, unsigned n)
 {
-	int r = ipcq_release(ch->rx, n);
+	int64_t bytes = ipcq_peeked_bytes(ch->rx, n);
+	int r;
 
+	if (bytes < 0)
+		return (int)bytes;
+	r = ipcq_release(ch->rx, n);
 	if (r == 0) {
 		ch->st.rx_msgs += n;
-		ch->st.rx_bytes += (uint64_t)n * ipcq_elem_size(ch->rx);
+		ch->st.rx_bytes += (uint64_t)bytes;
 	}
 	return r;
 }

@@ -597,6 +597,26 @@ int ipcq_release(struct ipcq *q, unsigned n)
 	return 0;
 }
 
+int64_t ipcq_peeked_bytes(const struct ipcq *q, unsigned n)
+{
+	uint64_t sum = 0;
+
+	if (q->role != IPCQ_CONSUMER || n > q->pending)
+		return -EINVAL;
+	for (unsigned k = 0; k < n; k++) {
+		/* Nothing of the peek was kept (a length per slot would be
+		 * a ring's worth of memory): read the word again. Its line
+		 * is one the peek brought in and an honest producer does
+		 * not write before the release; a lying one can only
+		 * change what it is counted for, at most elem_size. */
+		uint32_t len = __atomic_load_n(&slot_of(q, q->idx + k)->len,
+					       __ATOMIC_RELAXED);
+
+		sum += len > q->elem_size ? q->elem_size : len;
+	}
+	return (int64_t)sum;
+}
+
 /* ---- state ------------------------------------------------------------ */
 
 uint32_t ipcq_count(const struct ipcq *q)

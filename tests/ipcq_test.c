@@ -519,6 +519,8 @@ START_TEST(test_bytes)
 	struct ipcq_config c = iq_cfg(100, 4);
 	struct ipcq *p, *q;
 	uint8_t buf[200], out[200];
+	const void *cf;
+	uint32_t lens[4];
 	void *pf;
 
 	iq_pair(&c, &p, &q);
@@ -549,6 +551,24 @@ START_TEST(test_bytes)
 	ck_assert_int_eq(ipcq_commit_len(p, 5), 0);
 	ck_assert_int_eq(ipcq_recv(q, out, sizeof(out)), 5);
 	ck_assert_mem_eq(out, "hello", 5);
+	/* peeked byte messages: the sum of the first n lengths, for as many
+	 * as the last peek gave */
+	ck_assert_int_eq(ipcq_send(p, buf, 7), 0);
+	ck_assert_int_eq(ipcq_send(p, buf, 0), 0);
+	ck_assert_int_eq(ipcq_send(p, buf, 100), 0);
+	ck_assert_int_eq(ipcq_peeked_bytes(q, 1), -EINVAL); /* none peeked */
+	ck_assert_int_eq(ipcq_peek(q, 4, &cf, lens), 3);
+	ck_assert_int_eq(ipcq_peeked_bytes(q, 0), 0);
+	ck_assert_int_eq(ipcq_peeked_bytes(q, 1), 7);
+	ck_assert_int_eq(ipcq_peeked_bytes(q, 2), 7);
+	ck_assert_int_eq(ipcq_peeked_bytes(q, 3), 107);
+	ck_assert_int_eq(ipcq_peeked_bytes(q, 4), -EINVAL);
+	ck_assert_int_eq(ipcq_peeked_bytes(p, 1), -EINVAL); /* a producer */
+	ck_assert_int_eq(ipcq_release(q, 1), 0);
+	ck_assert_int_eq(ipcq_peeked_bytes(q, 1), -EINVAL); /* released */
+	ck_assert_int_eq(ipcq_peek(q, 4, &cf, NULL), 2);
+	ck_assert_int_eq(ipcq_peeked_bytes(q, 2), 100);
+	ck_assert_int_eq(ipcq_release(q, 2), 0);
 	ipcq_close(p);
 	ipcq_close(q);
 }

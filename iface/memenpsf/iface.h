@@ -93,7 +93,11 @@ struct iface_cred {
 	gid_t gid;
 };
 
-/* Per-connection counters, from this side's point of view. */
+/* Per-connection counters, from this side's point of view. Bytes: a byte
+ * message counts its length (send, send_wait, broadcast; recv, recv_wait,
+ * peek / release, on_message), a whole element elem_size (send_n,
+ * reserve / commit; recv_n, which hands out whole elements, a shorter
+ * byte message zero-padded). */
 struct iface_stats {
 	uint64_t tx_msgs, tx_bytes; /* published toward the peer */
 	uint64_t rx_msgs, rx_bytes; /* taken from the peer */

@@ -243,6 +243,16 @@ int ipcq_peek(struct ipcq *q, unsigned want, const void **first,
 MEMENPSF_API MEMENPSF_MUST_USE
 int ipcq_release(struct ipcq *q, unsigned n);
 
+/* Consumer: the sum of the lengths of the first n peeked messages (as
+ * ipcq_peek gave them in lens), e.g. for a byte count before
+ * ipcq_release(q, n) when lens was NULL or is gone. Reads their length
+ * words again: lines the peek brought in, which the producer does not
+ * write before the release (a length a lying producer rewrote since
+ * counts at most elem_size). Returns the sum (0..n * elem_size), or
+ * -EINVAL (n more than peeked, or a producer). Never blocks. */
+MEMENPSF_API MEMENPSF_MUST_USE
+int64_t ipcq_peeked_bytes(const struct ipcq *q, unsigned n);
+
 /* ---- blocking ------------------------------------------------------------- */
 
 /*
