@@ -12,7 +12,11 @@
  *   hostile    bad clients (messages, fds, rings) and bad servers
  *   peer_dies  what a dying peer published is delivered before the news
  *   conn_recv  a server without on_message reads its conns itself; the
- *              client's blocking batch and zero-copy sends
+ *              client's blocking batch and zero-copy sends; byte counters;
+ *              the client's zero-copy receive, the server's batch and
+ *              blocking sends; a server driven by poll() on its fd
+ *   path       the default path and its directory, a second server on a
+ *              live path, the socket's mode, max_fds
  *   slow       broadcast toward a slow client; wake-ups per batch
  *   examples   ipc-server / ipc-client / ipc-typed / ipc-poll exec'd
  *   signal     stop() from a signal handler, server and client
@@ -184,12 +188,15 @@ END_TEST
  * each client writes the CLOCK_MONOTONIC time at which it learnt (the clock
  * is the same in every process). Every one must learn within 100 ms, with
  * -EPIPE and a hang-up reason. Five rounds, each with a new server on the
- * path the killed one left (it must start at once), and one more at the
- * end that a client connects to.
+ * path the killed one left (it must start at once: its spawn within 1 s),
+ * and one more at the end that a client connects to.
  */
 #define WAITERS 8
 #define EPIPE_LIMIT_NS (100 * 1000000LL)
 #define KILL_ROUNDS 5
+/* "At once": a fork and a create on the dead server's path, with no wait
+ * for anything to time out; generous for a loaded 2-core machine. */
+#define RESTART_LIMIT_NS (1000 * 1000000LL)
 
 struct gone {
 	int32_t mode, ret;
@@ -332,6 +339,9 @@ START_TEST(test_kill_server)
 		"worst\n",
 		WAITERS, KILL_ROUNDS, sum / 1e6 / (WAITERS * KILL_ROUNDS),
 		worst / 1e6, restart / 1e6);
+	ck_assert_msg(restart < RESTART_LIMIT_NS,
+		      "a new server on the path took %.3f ms",
+		      restart / 1e6);
 	fprintf(stderr,
 		"kill_server: worst by way of waiting: run %.3f, recv_wait "
 		"%.3f, wait %.3f, send %.3f ms\n",
@@ -1108,15 +1118,18 @@ END_TEST
 
 /* ---- nothing published is lost when the peer dies -------------------------------- */
 
-/* An in-process server that records what it was given, in order. */
+/* An in-process server that records what it was given, in order, from
+ * up to REC_MAX clients (its max_clients). */
+#define REC_MAX 128
+
 struct rec {
 	unsigned connects, disconnects, calls;
 	uint64_t msgs, bad, at_disconnect;
-	uint64_t next[64]; /* next sequence number expected per client */
+	uint64_t next[REC_MAX]; /* next sequence number expected per client */
 	unsigned ack_every; /* answer each client every that many */
 	uint32_t code;
-	struct iface_conn *conn[64];
-	pid_t pid[64];
+	struct iface_conn *conn[REC_MAX];
+	pid_t pid[REC_MAX];
 };
 
 static struct rec g_rec;
@@ -1124,7 +1137,7 @@ static struct rec g_rec;
 static int rec_connect(struct iface_conn *c, void *user)
 {
 	(void)user;
-	if (g_rec.connects < 64) {
+	if (g_rec.connects < REC_MAX) {
 		g_rec.conn[g_rec.connects] = c;
 		g_rec.pid[g_rec.connects] = iface_conn_pid(c);
 	}
@@ -1140,12 +1153,14 @@ static void rec_message(struct iface_conn *c, const struct iface_msg *msgs,
 	for (unsigned i = 0; i < n; i++) {
 		struct tmsg m;
 
-		/* in order per client (who < 64), none missing or twice */
-		if (!tmsg_ok(msgs[i].data, msgs[i].len, &m) || m.who >= 64 ||
+		/* in order per client (who < REC_MAX), none missing or
+		 * twice */
+		if (!tmsg_ok(msgs[i].data, msgs[i].len, &m) ||
+		    m.who >= REC_MAX ||
 		    m.seq != g_rec.next[m.who]++)
 			g_rec.bad++;
 		g_rec.msgs++;
-		if (g_rec.ack_every && m.who < 64 &&
+		if (g_rec.ack_every && m.who < REC_MAX &&
 		    g_rec.next[m.who] % g_rec.ack_every == 0) {
 			struct tmsg a;
 
@@ -1163,7 +1178,7 @@ static void rec_disconnect(struct iface_conn *c, const struct iface_reason *why,
 	g_rec.disconnects++;
 	g_rec.code = why->code;
 	g_rec.at_disconnect = g_rec.msgs;
-	for (unsigned i = 0; i < g_rec.connects && i < 64; i++)
+	for (unsigned i = 0; i < g_rec.connects && i < REC_MAX; i++)
 		if (g_rec.conn[i] == c)
 			g_rec.conn[i] = NULL;
 }
@@ -1180,6 +1195,7 @@ static struct iface_server *rec_server(uint32_t capacity,
 	sc.path = t_path;
 	sc.elem_size = T_ELEM;
 	sc.capacity = capacity;
+	sc.max_clients = REC_MAX;
 	sc.full_policy = pol;
 	sc.spin = g_rec_spin;
 	sc.cb.on_connect = rec_connect;
@@ -1827,17 +1843,18 @@ END_TEST
 
 /* ---- wake-ups per batch ------------------------------------------------------------- */
 
-#define WAKE_CLIENTS 16
+#define WAKE_CLIENTS 100
 #define WAKE_BURST 256
 #define WAKE_BURSTS 4
 
 /*
- * 16 clients each publish 4 bursts of 256 elements (iface_client_send_n:
- * one publish and at most one doorbell per burst), each burst after the
- * server has answered the one before, so that the 64 bursts arrive at
- * different times. The server's dispatch calls that handled work are
- * counted against the elements delivered: about one per burst of ready
- * work, never one per element; on_message gets batches too.
+ * A server with 100 clients wakes once per batch of ready work, not once
+ * per element: each client publishes 4 bursts of 256 elements
+ * (iface_client_send_n: one publish and at most one doorbell per burst),
+ * each burst after the server has answered the one before, so that the
+ * 400 bursts arrive at different times. The server's dispatch calls that
+ * handled work are counted against the elements delivered: about one per
+ * burst of ready work, never one per element; on_message gets batches too.
  */
 START_TEST(test_wake_batching)
 {
@@ -2706,6 +2723,745 @@ START_TEST(test_conn_wait)
 }
 END_TEST
 
+/* ---- counters ---------------------------------------------------------------- */
+
+/*
+ * The byte counters count each message's length: byte messages of
+ * different lengths sent one by one (send, send_wait; conn_send,
+ * conn_send_wait) and whole elements sent by batch (send_n, reserve /
+ * commit; conn_send_n), taken on the other side by recv and by peek /
+ * release (a part of what was peeked, then the rest, with and without
+ * lens). tx_* and rx_* of both sides (iface_client_stats, iface_conn_stats,
+ * also the final figures in on_disconnect) equal the sums of the lengths.
+ * (A release used to count every peeked message as elem_size bytes.)
+ */
+static const uint32_t st_c2s[] = { 0, 1, 5, 17, 63, 64, 33, 2 };
+#define ST_NC2S ((unsigned)(sizeof(st_c2s) / sizeof(st_c2s[0])))
+#define ST_C2S_WAIT 11 /* then one of 11 bytes by send_wait */
+#define ST_C2S_N 3     /* then whole elements by send_n */
+#define ST_C2S_ZC 2    /* and by reserve / commit */
+#define ST_C2S (ST_NC2S + 1 + ST_C2S_N + ST_C2S_ZC)
+#define ST_C2S_RECV 4  /* the server takes these by recv, the rest by peek */
+static const uint32_t st_s2c[] = { 3, 0, 64, 20, 9, 50, 1 };
+#define ST_NS2C ((unsigned)(sizeof(st_s2c) / sizeof(st_s2c[0])))
+#define ST_S2C_WAIT 7  /* then one of 7 bytes by conn_send_wait */
+#define ST_S2C_N 2     /* then whole elements by conn_send_n */
+#define ST_S2C (ST_NS2C + 1 + ST_S2C_N)
+#define ST_S2C_RECV 2  /* the client takes these by recv, the rest by peek */
+#define ST_PART 3      /* the first release of a peek gives back these */
+#define ST_S2C_K 500   /* cr_fill's k of the server's first message */
+
+/* Length of the k-th message of each direction. */
+static uint32_t st_c2s_len(unsigned k)
+{
+	return k < ST_NC2S ? st_c2s[k] : k == ST_NC2S ? ST_C2S_WAIT : T_ELEM;
+}
+
+static uint32_t st_s2c_len(unsigned k)
+{
+	return k < ST_NS2C ? st_s2c[k] : k == ST_NS2C ? ST_S2C_WAIT : T_ELEM;
+}
+
+static uint64_t st_sum(uint32_t (*len)(unsigned), unsigned from, unsigned to)
+{
+	uint64_t sum = 0;
+
+	for (unsigned k = from; k < to; k++)
+		sum += len(k);
+	return sum;
+}
+
+/* Peek messages from..to-1 of the server's: n of them, lengths (when
+ * lens) and payloads as sent. 0 or an XC_ code (a child's check). */
+static int st_check_peek(int n, const void *first, uint32_t stride,
+			 const uint32_t *lens, unsigned from, unsigned to)
+{
+	if (n != (int)(to - from))
+		return XC_RECV;
+	for (unsigned k = from; k < to; k++) {
+		const unsigned char *p = (const unsigned char *)first +
+					 (size_t)(k - from) * stride;
+
+		if (lens && lens[k - from] != st_s2c_len(k))
+			return XC_SUM;
+		if (!cr_ok(p, st_s2c_len(k), ST_S2C_K + k))
+			return XC_SUM;
+	}
+	return 0;
+}
+
+static int st_client(struct tu_barrier *go, struct tu_barrier *sent,
+		     int res_fd)
+{
+	struct iface_client_config cc = { .path = t_path };
+	unsigned char b[T_ELEM], el[ST_C2S_N][T_ELEM];
+	uint32_t lens[ST_S2C];
+	struct iface_client *c;
+	struct iface_stats st;
+	const void *first;
+	unsigned k = 0;
+	void *slot;
+	int n, r;
+
+	if (iface_client_connect(&c, &cc, NULL) < 0)
+		return XC_CONNECT;
+	for (; k < ST_NC2S; k++) {
+		cr_fill(b, st_c2s[k], k);
+		if (iface_client_send(c, b, st_c2s[k]) != 0)
+			return XC_SEND;
+	}
+	cr_fill(b, ST_C2S_WAIT, k++);
+	if (iface_client_send_wait(c, b, ST_C2S_WAIT, 1000) != 0)
+		return XC_SEND;
+	for (unsigned i = 0; i < ST_C2S_N; i++)
+		cr_fill(el[i], T_ELEM, k++);
+	if (iface_client_send_n(c, el, ST_C2S_N) != ST_C2S_N)
+		return XC_SEND;
+	if (iface_client_reserve(c, ST_C2S_ZC, &slot) != ST_C2S_ZC)
+		return XC_SEND;
+	for (unsigned i = 0; i < ST_C2S_ZC; i++)
+		cr_fill((unsigned char *)slot +
+				(size_t)i * iface_client_stride(c),
+			T_ELEM, k++);
+	if (iface_client_commit(c, ST_C2S_ZC) != 0)
+		return XC_SEND;
+	tu_barrier_signal(sent);
+
+	/* the server's: the first by recv, then a peek given back in two
+	 * releases, the second after a peek without lens */
+	tu_barrier_wait(go);
+	for (k = 0; k < ST_S2C_RECV; k++) {
+		ssize_t got = iface_client_recv(c, b, sizeof(b));
+
+		if (got != (ssize_t)st_s2c_len(k))
+			return XC_RECV;
+		if (!cr_ok(b, (size_t)got, ST_S2C_K + k))
+			return XC_SUM;
+	}
+	n = iface_client_peek(c, ST_S2C, &first, lens);
+	r = st_check_peek(n, first, iface_client_stride(c), lens, k, ST_S2C);
+	if (r)
+		return r;
+	if (iface_client_release(c, ST_PART) != 0)
+		return XC_RECV;
+	k += ST_PART;
+	n = iface_client_peek(c, ST_S2C, &first, NULL);
+	r = st_check_peek(n, first, iface_client_stride(c), NULL, k, ST_S2C);
+	if (r)
+		return r;
+	if (iface_client_release(c, (unsigned)n) != 0 ||
+	    iface_client_recv(c, b, sizeof(b)) != -EAGAIN)
+		return XC_RECV;
+	iface_client_stats(c, &st);
+	iface_client_close(c);
+	return t_write_full(res_fd, &st, sizeof(st)) ? XC_PIPE : XC_OK;
+}
+
+static void st_expect(const struct iface_stats *st, uint64_t tx_msgs,
+		      uint64_t tx_bytes, uint64_t rx_msgs, uint64_t rx_bytes)
+{
+	ck_assert_uint_eq(st->tx_msgs, tx_msgs);
+	ck_assert_uint_eq(st->tx_bytes, tx_bytes);
+	ck_assert_uint_eq(st->rx_msgs, rx_msgs);
+	ck_assert_uint_eq(st->rx_bytes, rx_bytes);
+}
+
+START_TEST(test_stats)
+{
+	const uint64_t c2s_bytes = st_sum(st_c2s_len, 0, ST_C2S);
+	const uint64_t s2c_bytes = st_sum(st_s2c_len, 0, ST_S2C);
+	struct iface_server_config sc = { 0 };
+	unsigned char b[T_ELEM], el[ST_S2C_N][T_ELEM];
+	uint32_t lens[ST_C2S];
+	struct tu_barrier go, sent;
+	struct iface_server *s;
+	struct iface_stats st;
+	const void *first;
+	unsigned k;
+	int res[2], n;
+	pid_t pid;
+
+	memset(&g_cr, 0, sizeof(g_cr));
+	sc.path = t_path;
+	sc.elem_size = T_ELEM;
+	sc.cb.on_connect = cr_connect;
+	sc.cb.on_disconnect = cr_disconnect;
+	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	tu_barrier_init(&go);
+	tu_barrier_init(&sent);
+	t_pipe(res);
+	pid = t_fork();
+	if (pid == 0)
+		_exit(st_client(&go, &sent, res[1]));
+	close(res[1]);
+	DISPATCH_UNTIL(s, g_cr.conn != NULL);
+	tu_barrier_wait(&sent);
+
+	/* the client's: the first by recv, the rest peeked and given back
+	 * in two releases */
+	for (k = 0; k < ST_C2S_RECV; k++) {
+		ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, sizeof(b)),
+				 (ssize_t)st_c2s_len(k));
+		ck_assert(cr_ok(b, st_c2s_len(k), k));
+	}
+	n = iface_conn_peek(g_cr.conn, ST_C2S, &first, lens);
+	ck_assert_int_eq(n, ST_C2S - ST_C2S_RECV);
+	for (int i = 0; i < n; i++) {
+		size_t at = (size_t)i * iface_conn_stride(g_cr.conn);
+
+		ck_assert_uint_eq(lens[i], st_c2s_len(k + (unsigned)i));
+		ck_assert(cr_ok((const unsigned char *)first + at, lens[i],
+				k + (unsigned)i));
+	}
+	ck_assert_int_eq(iface_conn_release(g_cr.conn, ST_PART), 0);
+	k += ST_PART;
+	iface_conn_stats(g_cr.conn, &st);
+	st_expect(&st, 0, 0, k, st_sum(st_c2s_len, 0, k));
+	n = iface_conn_peek(g_cr.conn, ST_C2S, &first, NULL);
+	ck_assert_int_eq(n, ST_C2S - k);
+	ck_assert(cr_ok(first, st_c2s_len(k), k));
+	ck_assert_int_eq(iface_conn_release(g_cr.conn, (unsigned)n), 0);
+	ck_assert_int_eq(iface_conn_recv(g_cr.conn, b, sizeof(b)), -EAGAIN);
+	iface_conn_stats(g_cr.conn, &st);
+	st_expect(&st, 0, 0, ST_C2S, c2s_bytes);
+
+	/* the server's, one by one and by batch */
+	for (k = 0; k < ST_NS2C; k++) {
+		cr_fill(b, st_s2c[k], ST_S2C_K + k);
+		ck_assert_int_eq(iface_conn_send(g_cr.conn, b, st_s2c[k]), 0);
+	}
+	cr_fill(b, ST_S2C_WAIT, ST_S2C_K + k++);
+	ck_assert_int_eq(iface_conn_send_wait(g_cr.conn, b, ST_S2C_WAIT, 1000),
+			 0);
+	for (unsigned i = 0; i < ST_S2C_N; i++)
+		cr_fill(el[i], T_ELEM, ST_S2C_K + k++);
+	ck_assert_int_eq(iface_conn_send_n(g_cr.conn, el, ST_S2C_N), ST_S2C_N);
+	iface_conn_stats(g_cr.conn, &st);
+	st_expect(&st, ST_S2C, s2c_bytes, ST_C2S, c2s_bytes);
+	tu_barrier_signal(&go);
+
+	/* the client's own view: the mirror image */
+	ck_assert_int_eq(t_read_full(res[0], &st, sizeof(st)),
+			 (ssize_t)sizeof(st));
+	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	st_expect(&st, ST_C2S, c2s_bytes, ST_S2C, s2c_bytes);
+	DISPATCH_UNTIL(s, g_cr.disconnects == 1);
+	st_expect(&g_cr.st, ST_S2C, s2c_bytes, ST_C2S, c2s_bytes);
+	iface_server_destroy(s);
+	close(res[0]);
+	tu_barrier_close(&go);
+	tu_barrier_close(&sent);
+}
+END_TEST
+
+/* ---- the client's zero-copy receive, the server's batch and blocking send */
+
+/*
+ * Toward a client that does not read yet, the server's iface_conn_send_n
+ * fills the ring (all of a first batch, the part that fits of a second,
+ * then -EAGAIN; n 0 is -EINVAL) and iface_conn_send_wait times out with
+ * -ETIMEDOUT after its time-out and well within a second (-EMSGSIZE for a
+ * message over the slot). The client then reads by iface_client_peek /
+ * iface_client_release: contiguous slots up to the ring's end, lens and
+ * payloads as sent, -EINVAL for releasing more than peeked, a partial
+ * release, lens NULL, -EAGAIN when empty; a blocking conn_send_wait that
+ * waits for that room then goes through, and the client peeks its short
+ * message after the wrap. Both sides' counters agree.
+ */
+#define PK_CAP 16u
+#define PK_FIRST 10u   /* the first send_n: all of it goes in */
+#define PK_WAIT_MS 100 /* the send_wait that must time out */
+#define PK_LAST 10u    /* length of the message after the wrap */
+
+static int pk_client(struct tu_barrier *go, struct tu_barrier *did,
+		     int res_fd)
+{
+	struct iface_client_config cc = { .path = t_path };
+	uint32_t lens[PK_CAP], stride;
+	struct iface_client *c;
+	struct iface_stats st;
+	const void *first;
+	unsigned k = 0;
+	int n;
+
+	if (iface_client_connect(&c, &cc, NULL) < 0)
+		return XC_CONNECT;
+	stride = iface_client_stride(c);
+	tu_barrier_wait(go); /* the ring is full */
+	n = iface_client_peek(c, 4, &first, lens);
+	if (n != 4)
+		return XC_RECV;
+	for (int i = 0; i < n; i++)
+		if (lens[i] != T_ELEM ||
+		    !cr_ok((const unsigned char *)first + (size_t)i * stride,
+			   T_ELEM, k + (unsigned)i))
+			return XC_SUM;
+	if (iface_client_release(c, 5) != -EINVAL ||
+	    iface_client_release(c, 4) != 0)
+		return XC_RECV;
+	k += 4;
+	/* up to the end of the ring, then part of it back */
+	n = iface_client_peek(c, 100, &first, NULL);
+	if (n != (int)(PK_CAP - k) || !cr_ok(first, T_ELEM, k))
+		return XC_RECV;
+	if (iface_client_release(c, 3) != 0)
+		return XC_RECV;
+	k += 3;
+	n = iface_client_peek(c, PK_CAP, &first, lens);
+	if (n != (int)(PK_CAP - k))
+		return XC_RECV;
+	for (int i = 0; i < n; i++)
+		if (lens[i] != T_ELEM ||
+		    !cr_ok((const unsigned char *)first + (size_t)i * stride,
+			   T_ELEM, k + (unsigned)i))
+			return XC_SUM;
+	if (iface_client_release(c, (unsigned)n) != 0)
+		return XC_RECV;
+	tu_barrier_signal(did);
+	/* the one the blocking send put in after the wrap, at slot 0 (it
+	 * may be there already: the send went on at the first release) */
+	if (iface_client_wait(c, 10000) != 0 ||
+	    iface_client_peek(c, PK_CAP, &first, lens) != 1 ||
+	    lens[0] != PK_LAST || !cr_ok(first, PK_LAST, PK_CAP))
+		return XC_RECV;
+	if (iface_client_release(c, 1) != 0 ||
+	    iface_client_peek(c, 1, &first, lens) != -EAGAIN)
+		return XC_RECV;
+	iface_client_stats(c, &st);
+	tu_barrier_wait(go);
+	iface_client_close(c);
+	return t_write_full(res_fd, &st, sizeof(st)) ? XC_PIPE : XC_OK;
+}
+
+START_TEST(test_client_peek_conn_send)
+{
+	struct iface_server_config sc = { 0 };
+	unsigned char el[PK_CAP + 4][T_ELEM], b[T_ELEM + 1];
+	struct tu_barrier go, did;
+	struct iface_server *s;
+	struct iface_stats st;
+	int64_t t0, dt;
+	int res[2];
+	pid_t pid;
+
+	memset(&g_cr, 0, sizeof(g_cr));
+	sc.path = t_path;
+	sc.elem_size = T_ELEM;
+	sc.capacity = PK_CAP;
+	sc.cb.on_connect = cr_connect;
+	sc.cb.on_disconnect = cr_disconnect;
+	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	tu_barrier_init(&go);
+	tu_barrier_init(&did);
+	t_pipe(res);
+	pid = t_fork();
+	if (pid == 0)
+		_exit(pk_client(&go, &did, res[1]));
+	close(res[1]);
+	DISPATCH_UNTIL(s, g_cr.conn != NULL);
+
+	for (unsigned k = 0; k < PK_CAP + 4; k++)
+		cr_fill(el[k], T_ELEM, k);
+	ck_assert_int_eq(iface_conn_send_n(g_cr.conn, el, 0), -EINVAL);
+	ck_assert_int_eq(iface_conn_send_n(g_cr.conn, el, PK_FIRST), PK_FIRST);
+	ck_assert_int_eq(iface_conn_send_n(g_cr.conn, el[PK_FIRST], 10),
+			 PK_CAP - PK_FIRST);
+	ck_assert_int_eq(iface_conn_send_n(g_cr.conn, el[PK_CAP], 1), -EAGAIN);
+	iface_conn_stats(g_cr.conn, &st);
+	ck_assert_uint_eq(st.tx_msgs, PK_CAP);
+	ck_assert_uint_eq(st.tx_bytes, PK_CAP * T_ELEM);
+	ck_assert_uint_eq(st.full, 1);
+
+	cr_fill(b, PK_LAST, PK_CAP);
+	t0 = t_now_ns();
+	ck_assert_int_eq(iface_conn_send_wait(g_cr.conn, b, PK_LAST,
+					      PK_WAIT_MS),
+			 -ETIMEDOUT);
+	dt = t_now_ns() - t0;
+	ck_assert_msg(dt >= (PK_WAIT_MS - 1) * 1000000LL,
+		      "timed out after %.3f ms", dt / 1e6);
+	ck_assert_msg(dt < 1000 * 1000000LL, "timed out after %.3f ms",
+		      dt / 1e6);
+	ck_assert_int_eq(iface_conn_send_wait(g_cr.conn, b, T_ELEM + 1, 10),
+			 -EMSGSIZE);
+
+	tu_barrier_signal(&go); /* read: the blocking send goes through */
+	ck_assert_int_eq(iface_conn_send_wait(g_cr.conn, b, PK_LAST, 10000), 0);
+	tu_barrier_wait(&did);
+	iface_conn_stats(g_cr.conn, &st);
+	ck_assert_uint_eq(st.tx_msgs, PK_CAP + 1);
+	ck_assert_uint_eq(st.tx_bytes, PK_CAP * T_ELEM + PK_LAST);
+	tu_barrier_signal(&go); /* leave */
+	ck_assert_int_eq(t_read_full(res[0], &st, sizeof(st)),
+			 (ssize_t)sizeof(st));
+	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	ck_assert_uint_eq(st.rx_msgs, PK_CAP + 1);
+	ck_assert_uint_eq(st.rx_bytes, PK_CAP * T_ELEM + PK_LAST);
+	DISPATCH_UNTIL(s, g_cr.disconnects == 1);
+	iface_server_destroy(s);
+	close(res[0]);
+	tu_barrier_close(&go);
+	tu_barrier_close(&did);
+}
+END_TEST
+
+/* ---- a server driven by its fd --------------------------------------------- */
+
+#define FD_ROUNDS 20
+
+static unsigned g_fd_msgs, g_fd_bad;
+
+static void fd_echo(struct iface_conn *c, const struct iface_msg *msgs,
+		    unsigned n, void *user)
+{
+	(void)user;
+	for (unsigned i = 0; i < n; i++) {
+		if (msgs[i].len != g_fd_msgs + 1 ||
+		    !cr_ok(msgs[i].data, msgs[i].len, g_fd_msgs) ||
+		    iface_conn_send(c, msgs[i].data, msgs[i].len) != 0)
+			g_fd_bad++;
+		g_fd_msgs++;
+	}
+}
+
+static int fd_client(void)
+{
+	struct iface_client_config cc = { .path = t_path };
+	unsigned char b[T_ELEM];
+	struct iface_client *c;
+
+	if (iface_client_connect(&c, &cc, NULL) < 0)
+		return XC_CONNECT;
+	for (unsigned k = 0; k < FD_ROUNDS; k++) {
+		cr_fill(b, k + 1, k);
+		if (iface_client_send(c, b, k + 1) != 0)
+			return XC_SEND;
+		memset(b, 0, sizeof(b));
+		if (iface_client_recv_wait(c, b, sizeof(b), 10000) !=
+		    (ssize_t)(k + 1))
+			return XC_RECV;
+		if (!cr_ok(b, k + 1, k))
+			return XC_SUM;
+	}
+	iface_client_close(c);
+	return XC_OK;
+}
+
+/*
+ * A server driven only by poll() on iface_server_fd() and dispatch(0), as
+ * a caller's own event loop would: the fd is not readable while nothing
+ * happens; a client's connect, its handshake, each of its messages and its
+ * goodbye make it readable (a poll never runs into its 5 s time-out); the
+ * client's FD_ROUNDS echo round trips all come back; and once the client
+ * is gone the fd is quiet again.
+ */
+START_TEST(test_server_fd)
+{
+	struct iface_server_config sc = { 0 };
+	struct iface_server *s;
+	struct pollfd p = { .events = POLLIN };
+	unsigned polls = 0;
+	pid_t pid;
+
+	memset(&g_cr, 0, sizeof(g_cr));
+	g_fd_msgs = g_fd_bad = 0;
+	sc.path = t_path;
+	sc.elem_size = T_ELEM;
+	sc.spin = -1; /* arm at once: no polling keeps the fd readable */
+	sc.cb.on_connect = cr_connect;
+	sc.cb.on_message = fd_echo;
+	sc.cb.on_disconnect = cr_disconnect;
+	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	p.fd = iface_server_fd(s);
+	ck_assert_int_ge(p.fd, 0);
+	ck_assert_int_eq(poll(&p, 1, 0), 0);
+	pid = t_fork();
+	if (pid == 0)
+		_exit(fd_client());
+	while (g_cr.disconnects == 0) {
+		ck_assert_msg(poll(&p, 1, 5000) == 1,
+			      "the fd stayed quiet with work to do (%u polls, "
+			      "%u messages)", polls, g_fd_msgs);
+		ck_assert_int_ge(iface_server_dispatch(s, 0), 0);
+		polls++;
+	}
+	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	ck_assert_uint_eq(g_fd_msgs, FD_ROUNDS);
+	ck_assert_uint_eq(g_fd_bad, 0);
+	ck_assert_uint_eq(g_cr.code, IFACE_R_CLOSED);
+	ck_assert_uint_eq(g_cr.st.rx_bytes, FD_ROUNDS * (FD_ROUNDS + 1) / 2);
+	ck_assert_int_eq(poll(&p, 1, 0), 0);
+	iface_server_destroy(s);
+}
+END_TEST
+
+/* ---- socket paths ---------------------------------------------------------- */
+
+static int name_client(const char *name)
+{
+	struct iface_client_config cc = { .name = name };
+	struct iface_client *c;
+
+	if (iface_client_connect(&c, &cc, NULL) < 0)
+		return XC_CONNECT;
+	iface_client_close(c);
+	return XC_OK;
+}
+
+/*
+ * The default path with XDG_RUNTIME_DIR set to a fresh directory (t_dir,
+ * from mkdtemp): iface_default_path gives DIR/memenpsf/NAME.sock and
+ * creates nothing, rejects bad names and a small buffer; a server with no
+ * path creates DIR/memenpsf 0700 and its socket there, and a client that
+ * gives only the name finds it. A directory there of mode 0755, or a
+ * symbolic link to a good one, is refused with -EACCES. With
+ * XDG_RUNTIME_DIR unset (or not absolute) the path is under
+ * /tmp/memenpsf-UID: only the string is checked, since a server would
+ * create or use that real directory of the user.
+ */
+START_TEST(test_default_path)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char *old = xdg ? strdup(xdg) : NULL;
+	char buf[256], want[256], dir[256], real[256], name[70];
+	struct iface_server_config sc = { .name = "chk-def",
+					  .elem_size = T_ELEM };
+	struct iface_server *s;
+	struct stat st;
+	pid_t pid;
+
+	ck_assert(!xdg || old);
+	ck_assert_int_eq(setenv("XDG_RUNTIME_DIR", t_dir, 1), 0);
+	ck_assert_int_lt(snprintf(dir, sizeof(dir), "%s/memenpsf", t_dir),
+			 (int)sizeof(dir));
+	ck_assert_int_lt(snprintf(want, sizeof(want), "%s/chk-def.sock", dir),
+			 (int)sizeof(want));
+	ck_assert_int_eq(iface_default_path(buf, sizeof(buf), "chk-def"),
+			 (int)strlen(want));
+	ck_assert_str_eq(buf, want);
+	ck_assert_int_eq(lstat(dir, &st), -1); /* creates nothing */
+	ck_assert_int_eq(iface_default_path(buf, sizeof(buf), NULL),
+			 (int)strlen(dir) + (int)strlen("/default.sock"));
+	ck_assert_str_eq(buf + strlen(dir), "/" IFACE_DEFAULT_NAME ".sock");
+	ck_assert_int_eq(iface_default_path(buf, sizeof(buf), ".hidden"),
+			 -EINVAL);
+	ck_assert_int_eq(iface_default_path(buf, sizeof(buf), "a/b"), -EINVAL);
+	ck_assert_int_eq(iface_default_path(buf, sizeof(buf), ""), -EINVAL);
+	memset(name, 'n', 65);
+	name[65] = '\0';
+	ck_assert_int_eq(iface_default_path(buf, sizeof(buf), name), -EINVAL);
+	ck_assert_int_eq(iface_default_path(buf, 8, "x"), -ENAMETOOLONG);
+
+	/* a server creates the directory, private, and listens in it */
+	memset(&g_cr, 0, sizeof(g_cr));
+	sc.cb.on_connect = cr_connect;
+	sc.cb.on_disconnect = cr_disconnect;
+	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	ck_assert_str_eq(iface_server_path(s), want);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	ck_assert_int_eq(lstat(want, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	pid = t_fork();
+	if (pid == 0)
+		_exit(name_client("chk-def"));
+	DISPATCH_UNTIL(s, g_cr.disconnects == 1);
+	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	iface_server_destroy(s);
+	ck_assert_int_eq(lstat(want, &st), -1);
+
+	/* the directory, but too open: refused, and left as it was */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(iface_server_create(&s, &sc), -EACCES);
+	ck_assert_int_eq(lstat(dir, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0755);
+	ck_assert_int_eq(lstat(want, &st), -1);
+	/* a link to a private directory: refused too */
+	ck_assert_int_eq(rmdir(dir), 0);
+	ck_assert_int_lt(snprintf(real, sizeof(real), "%s/real", t_dir),
+			 (int)sizeof(real));
+	ck_assert_int_eq(mkdir(real, 0700), 0);
+	ck_assert_int_eq(symlink(real, dir), 0);
+	ck_assert_int_eq(iface_server_create(&s, &sc), -EACCES);
+
+	/* no XDG_RUNTIME_DIR, or a relative one: /tmp/memenpsf-UID */
+	snprintf(want, sizeof(want), "/tmp/memenpsf-%u/chk-def.sock",
+		 (unsigned)geteuid());
+	ck_assert_int_eq(unsetenv("XDG_RUNTIME_DIR"), 0);
+	ck_assert_int_eq(iface_default_path(buf, sizeof(buf), "chk-def"),
+			 (int)strlen(want));
+	ck_assert_str_eq(buf, want);
+	ck_assert_int_eq(setenv("XDG_RUNTIME_DIR", "run/user", 1), 0);
+	ck_assert_int_eq(iface_default_path(buf, sizeof(buf), "chk-def"),
+			 (int)strlen(want));
+	ck_assert_str_eq(buf, want);
+
+	if (old)
+		ck_assert_int_eq(setenv("XDG_RUNTIME_DIR", old, 1), 0);
+	else
+		ck_assert_int_eq(unsetenv("XDG_RUNTIME_DIR"), 0);
+	free(old);
+}
+END_TEST
+
+/*
+ * A second server on the path of a live one fails with -EADDRINUSE and
+ * leaves the live one's socket file alone (the same inode, and a client
+ * still gets in); the socket file is 0600 by default, cfg.mode otherwise;
+ * once the first is gone the path takes a new server.
+ */
+START_TEST(test_addr_in_use)
+{
+	struct iface_server_config sc = { 0 };
+	struct iface_server *s, *s2 = NULL;
+	struct stat st, st2;
+	pid_t pid;
+
+	memset(&g_cr, 0, sizeof(g_cr));
+	sc.path = t_path;
+	sc.elem_size = T_ELEM;
+	sc.cb.on_connect = cr_connect;
+	sc.cb.on_disconnect = cr_disconnect;
+	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	ck_assert_int_eq(lstat(t_path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(iface_server_create(&s2, &sc), -EADDRINUSE);
+	ck_assert_ptr_null(s2);
+	ck_assert_int_eq(lstat(t_path, &st2), 0);
+	ck_assert_uint_eq(st2.st_ino, st.st_ino);
+	pid = t_fork();
+	if (pid == 0) {
+		struct iface_client_config cc = { .path = t_path };
+		struct iface_client *c;
+
+		if (iface_client_connect(&c, &cc, NULL) < 0)
+			_exit(XC_CONNECT);
+		iface_client_close(c);
+		_exit(XC_OK);
+	}
+	DISPATCH_UNTIL(s, g_cr.disconnects == 1);
+	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	iface_server_destroy(s);
+
+	sc.mode = 0660;
+	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	ck_assert_int_eq(lstat(t_path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0660);
+	iface_server_destroy(s);
+}
+END_TEST
+
+/* ---- max_fds --------------------------------------------------------------- */
+
+#define MF_MAX 3 /* the server's max_fds in test_max_fds (default 8) */
+
+/* The next message the in-process server s sends on the raw socket sock,
+ * dispatching s meanwhile: t_raw_recv's result (0: *m filled, and the
+ * number of fds that came with it, closed, in *nfds when not NULL). */
+static int inproc_recv(struct iface_server *s, int sock, struct wire_msg *m,
+		       unsigned *nfds)
+{
+	int64_t t_end = t_now_ns() + 5000 * 1000000LL;
+	int r;
+
+	while ((r = t_raw_recv(sock, m, nfds, 0)) == -EAGAIN ||
+	       r == -ETIMEDOUT) {
+		ck_assert_int_ge(iface_server_dispatch(s, 10), 0);
+		ck_assert_msg(t_now_ns() < t_end, "nothing from the server");
+	}
+	return r;
+}
+
+/* A raw client of s sends one message with nfds copies of a pipe's write
+ * end (a JOIN during the handshake, a BYE after WELCOME when open) and
+ * must be dropped with code PROTOCOL and a text that says text_part; every
+ * copy it passed is closed by the server. */
+static void mf_play(struct iface_server *s, unsigned nfds, int open,
+		    const char *text_part)
+{
+	unsigned char buf[WIRE_MAX_MSG];
+	struct wire_join j = plain_join();
+	struct pollfd pf = { .events = POLLIN };
+	int sock, n, p[2], fds[FDPASS_MAX_FDS];
+	struct wire_msg m;
+	unsigned got = 0;
+	char b;
+
+	t_pipe(p);
+	for (unsigned i = 0; i < nfds; i++)
+		fds[i] = p[1];
+	sock = fdpass_connect(t_path, SOCK_SEQPACKET, 5000);
+	ck_assert_int_ge(sock, 0);
+	ck_assert_int_eq(inproc_recv(s, sock, &m, NULL), 0);
+	ck_assert_uint_eq(m.type, WIRE_HELLO);
+	ck_assert_uint_eq(m.u.hello.max_fds, MF_MAX);
+	n = wire_encode_join(buf, sizeof(buf), &j);
+	ck_assert_int_gt(n, 0);
+	if (open) {
+		ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, NULL, 0,
+					     1000),
+				 n);
+		ck_assert_int_eq(inproc_recv(s, sock, &m, &got), 0);
+		ck_assert_uint_eq(m.type, WIRE_WELCOME);
+		ck_assert_uint_eq(got, WIRE_WELCOME_NFDS);
+		n = wire_encode_reason(buf, sizeof(buf), WIRE_BYE,
+				       IFACE_R_CLOSED, "bye");
+		ck_assert_int_gt(n, 0);
+	}
+	ck_assert_int_eq(fdpass_send(sock, buf, (size_t)n, fds, nfds, 1000),
+			 n);
+	ck_assert_int_eq(inproc_recv(s, sock, &m, NULL), 0);
+	ck_assert_uint_eq(m.type, open ? WIRE_BYE : WIRE_REFUSE);
+	ck_assert_uint_eq(m.u.reason.code, IFACE_R_PROTOCOL);
+	ck_assert_msg(strstr(m.u.reason.text, text_part) != NULL,
+		      "%u fds: '%s' lacks '%s'", nfds, m.u.reason.text,
+		      text_part);
+	ck_assert_int_eq(inproc_recv(s, sock, &m, NULL), -EPIPE);
+	close(sock);
+	close(p[1]);
+	pf.fd = p[0];
+	ck_assert_int_eq(poll(&pf, 1, 5000), 1);
+	ck_assert_int_eq(read(p[0], &b, 1), 0);
+	close(p[0]);
+}
+
+/*
+ * max_fds at a non-default value (3): HELLO says 3; no client message
+ * may carry fds, so a client that sends them is dropped either way, but
+ * the limit decides how. A message with 3 fds is taken whole and then
+ * found malformed ("malformed handshake message" for a JOIN, "unexpected
+ * control message" for a BYE after WELCOME); one with 4 is refused as bad
+ * control data before it is decoded (at the default of 8 it would be
+ * taken whole). Every fd passed is closed either way. A max_fds over
+ * FDPASS_MAX_FDS is a bad config.
+ */
+START_TEST(test_max_fds)
+{
+	struct iface_server_config sc = { 0 };
+	struct iface_server *s;
+
+	memset(&g_cr, 0, sizeof(g_cr));
+	sc.path = t_path;
+	sc.elem_size = T_ELEM;
+	sc.max_fds = FDPASS_MAX_FDS + 1;
+	ck_assert_int_eq(iface_server_create(&s, &sc), -EINVAL);
+	sc.max_fds = MF_MAX;
+	sc.cb.on_connect = cr_connect;
+	sc.cb.on_disconnect = cr_disconnect;
+	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	mf_play(s, MF_MAX, 0, "malformed handshake message");
+	mf_play(s, MF_MAX + 1, 0, "bad control data");
+	mf_play(s, MF_MAX, 1, "unexpected control message");
+	mf_play(s, MF_MAX + 1, 1, "bad control message");
+	DISPATCH_UNTIL(s, g_cr.disconnects == 2);
+	ck_assert_uint_eq(iface_server_nclients(s), 0);
+	iface_server_destroy(s);
+}
+END_TEST
+
 static Suite *iface_suite(void)
 {
 	Suite *s = suite_create("iface");
@@ -2746,6 +3502,15 @@ static Suite *iface_suite(void)
 	tcase_add_test(tc, test_conn_recv);
 	tcase_add_test(tc, test_client_wait_send);
 	tcase_add_test(tc, test_conn_wait);
+	tcase_add_test(tc, test_stats);
+	tcase_add_test(tc, test_client_peek_conn_send);
+	tcase_add_test(tc, test_server_fd);
+	suite_add_tcase(s, tc);
+
+	tc = t_tcase("path", 30);
+	tcase_add_test(tc, test_default_path);
+	tcase_add_test(tc, test_addr_in_use);
+	tcase_add_test(tc, test_max_fds);
 	suite_add_tcase(s, tc);
 
 	tc = t_tcase("slow", 30);
