@@ -2339,6 +2339,20 @@ static void cr_disconnect(struct iface_conn *c, const struct iface_reason *why,
 	g_cr.conn = NULL;
 }
 
+/* A server of T_ELEM slots on t_path that records into g_cr (cleared). */
+static void cr_server_create(struct iface_server **s, uint32_t capacity)
+{
+	struct iface_server_config sc = { 0 };
+
+	memset(&g_cr, 0, sizeof(g_cr));
+	sc.path = t_path;
+	sc.elem_size = T_ELEM;
+	sc.capacity = capacity;
+	sc.cb.on_connect = cr_connect;
+	sc.cb.on_disconnect = cr_disconnect;
+	ck_assert_int_eq(iface_server_create(s, &sc), 0);
+}
+
 static void cr_fill(unsigned char *b, size_t len, unsigned k)
 {
 	for (size_t i = 0; i < len; i++)
@@ -2580,20 +2594,13 @@ static int ws_client(struct tu_barrier *full, struct tu_barrier *done,
 
 START_TEST(test_client_wait_send)
 {
-	struct iface_server_config sc = { 0 };
 	struct tu_barrier full, done, go;
 	struct iface_server *s;
 	unsigned char b[T_ELEM];
 	unsigned k = 0;
 	pid_t pid;
 
-	memset(&g_cr, 0, sizeof(g_cr));
-	sc.path = t_path;
-	sc.elem_size = T_ELEM;
-	sc.capacity = WS_CAP;
-	sc.cb.on_connect = cr_connect;
-	sc.cb.on_disconnect = cr_disconnect;
-	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	cr_server_create(&s, WS_CAP);
 	tu_barrier_init(&full);
 	tu_barrier_init(&done);
 	tu_barrier_init(&go);
@@ -2665,7 +2672,6 @@ static int cw_client(struct tu_barrier *go, struct tu_barrier *did)
  */
 START_TEST(test_conn_wait)
 {
-	struct iface_server_config sc = { 0 };
 	struct tu_barrier go, did;
 	struct iface_server *s;
 	unsigned char b[T_ELEM];
@@ -2676,13 +2682,7 @@ START_TEST(test_conn_wait)
 	unsigned k;
 	pid_t pid;
 
-	memset(&g_cr, 0, sizeof(g_cr));
-	sc.path = t_path;
-	sc.elem_size = T_ELEM;
-	sc.capacity = WS_CAP;
-	sc.cb.on_connect = cr_connect;
-	sc.cb.on_disconnect = cr_disconnect;
-	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
+	cr_server_create(&s, WS_CAP);
 	tu_barrier_init(&go);
 	tu_barrier_init(&did);
 	pid = t_fork();
@@ -2790,6 +2790,52 @@ static int st_check_peek(int n, const void *first, uint32_t stride,
 	return 0;
 }
 
+/* A recording server and one forked client that runs client(a, b, fd) and
+ * reports through the pipe's write end fd; the server waits until the
+ * client is connected. */
+struct cr_pair {
+	struct iface_server *s;
+	struct tu_barrier a, b;
+	int rd;
+	pid_t pid;
+};
+
+typedef int cr_client_fn(struct tu_barrier *a, struct tu_barrier *b, int fd);
+
+static void cr_pair_start(struct cr_pair *x, uint32_t capacity,
+			  cr_client_fn *client)
+{
+	int res[2];
+
+	cr_server_create(&x->s, capacity);
+	tu_barrier_init(&x->a);
+	tu_barrier_init(&x->b);
+	t_pipe(res);
+	x->pid = t_fork();
+	if (x->pid == 0)
+		_exit(client(&x->a, &x->b, res[1]));
+	close(res[1]);
+	x->rd = res[0];
+	DISPATCH_UNTIL(x->s, g_cr.conn != NULL);
+}
+
+/* The client's stats from the pipe, once it exited well. */
+static void cr_pair_result(struct cr_pair *x, struct iface_stats *st)
+{
+	ck_assert_int_eq(t_read_full(x->rd, st, sizeof(*st)),
+			 (ssize_t)sizeof(*st));
+	ck_assert_int_eq(tu_wait(x->pid), XC_OK);
+	DISPATCH_UNTIL(x->s, g_cr.disconnects == 1);
+}
+
+static void cr_pair_end(struct cr_pair *x)
+{
+	iface_server_destroy(x->s);
+	close(x->rd);
+	tu_barrier_close(&x->a);
+	tu_barrier_close(&x->b);
+}
+
 static int st_client(struct tu_barrier *go, struct tu_barrier *sent,
 		     int res_fd)
 {
@@ -2870,32 +2916,16 @@ START_TEST(test_stats)
 {
 	const uint64_t c2s_bytes = st_sum(st_c2s_len, 0, ST_C2S);
 	const uint64_t s2c_bytes = st_sum(st_s2c_len, 0, ST_S2C);
-	struct iface_server_config sc = { 0 };
 	unsigned char b[T_ELEM], el[ST_S2C_N][T_ELEM];
 	uint32_t lens[ST_C2S];
-	struct tu_barrier go, sent;
-	struct iface_server *s;
 	struct iface_stats st;
+	struct cr_pair x;
 	const void *first;
 	unsigned k;
-	int res[2], n;
-	pid_t pid;
+	int n;
 
-	memset(&g_cr, 0, sizeof(g_cr));
-	sc.path = t_path;
-	sc.elem_size = T_ELEM;
-	sc.cb.on_connect = cr_connect;
-	sc.cb.on_disconnect = cr_disconnect;
-	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
-	tu_barrier_init(&go);
-	tu_barrier_init(&sent);
-	t_pipe(res);
-	pid = t_fork();
-	if (pid == 0)
-		_exit(st_client(&go, &sent, res[1]));
-	close(res[1]);
-	DISPATCH_UNTIL(s, g_cr.conn != NULL);
-	tu_barrier_wait(&sent);
+	cr_pair_start(&x, 0, st_client);
+	tu_barrier_wait(&x.b); /* the client sent */
 
 	/* the client's: the first by recv, the rest peeked and given back
 	 * in two releases */
@@ -2938,19 +2968,13 @@ START_TEST(test_stats)
 	ck_assert_int_eq(iface_conn_send_n(g_cr.conn, el, ST_S2C_N), ST_S2C_N);
 	iface_conn_stats(g_cr.conn, &st);
 	st_expect(&st, ST_S2C, s2c_bytes, ST_C2S, c2s_bytes);
-	tu_barrier_signal(&go);
+	tu_barrier_signal(&x.a); /* go */
 
 	/* the client's own view: the mirror image */
-	ck_assert_int_eq(t_read_full(res[0], &st, sizeof(st)),
-			 (ssize_t)sizeof(st));
-	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	cr_pair_result(&x, &st);
 	st_expect(&st, ST_C2S, c2s_bytes, ST_S2C, s2c_bytes);
-	DISPATCH_UNTIL(s, g_cr.disconnects == 1);
 	st_expect(&g_cr.st, ST_S2C, s2c_bytes, ST_C2S, c2s_bytes);
-	iface_server_destroy(s);
-	close(res[0]);
-	tu_barrier_close(&go);
-	tu_barrier_close(&sent);
+	cr_pair_end(&x);
 }
 END_TEST
 
@@ -3035,30 +3059,12 @@ static int pk_client(struct tu_barrier *go, struct tu_barrier *did,
 
 START_TEST(test_client_peek_conn_send)
 {
-	struct iface_server_config sc = { 0 };
 	unsigned char el[PK_CAP + 4][T_ELEM], b[T_ELEM + 1];
-	struct tu_barrier go, did;
-	struct iface_server *s;
 	struct iface_stats st;
+	struct cr_pair x;
 	int64_t t0, dt;
-	int res[2];
-	pid_t pid;
 
-	memset(&g_cr, 0, sizeof(g_cr));
-	sc.path = t_path;
-	sc.elem_size = T_ELEM;
-	sc.capacity = PK_CAP;
-	sc.cb.on_connect = cr_connect;
-	sc.cb.on_disconnect = cr_disconnect;
-	ck_assert_int_eq(iface_server_create(&s, &sc), 0);
-	tu_barrier_init(&go);
-	tu_barrier_init(&did);
-	t_pipe(res);
-	pid = t_fork();
-	if (pid == 0)
-		_exit(pk_client(&go, &did, res[1]));
-	close(res[1]);
-	DISPATCH_UNTIL(s, g_cr.conn != NULL);
+	cr_pair_start(&x, PK_CAP, pk_client);
 
 	for (unsigned k = 0; k < PK_CAP + 4; k++)
 		cr_fill(el[k], T_ELEM, k);
@@ -3085,23 +3091,17 @@ START_TEST(test_client_peek_conn_send)
 	ck_assert_int_eq(iface_conn_send_wait(g_cr.conn, b, T_ELEM + 1, 10),
 			 -EMSGSIZE);
 
-	tu_barrier_signal(&go); /* read: the blocking send goes through */
+	tu_barrier_signal(&x.a); /* read: the blocking send goes through */
 	ck_assert_int_eq(iface_conn_send_wait(g_cr.conn, b, PK_LAST, 10000), 0);
-	tu_barrier_wait(&did);
+	tu_barrier_wait(&x.b);
 	iface_conn_stats(g_cr.conn, &st);
 	ck_assert_uint_eq(st.tx_msgs, PK_CAP + 1);
 	ck_assert_uint_eq(st.tx_bytes, PK_CAP * T_ELEM + PK_LAST);
-	tu_barrier_signal(&go); /* leave */
-	ck_assert_int_eq(t_read_full(res[0], &st, sizeof(st)),
-			 (ssize_t)sizeof(st));
-	ck_assert_int_eq(tu_wait(pid), XC_OK);
+	tu_barrier_signal(&x.a); /* leave */
+	cr_pair_result(&x, &st);
 	ck_assert_uint_eq(st.rx_msgs, PK_CAP + 1);
 	ck_assert_uint_eq(st.rx_bytes, PK_CAP * T_ELEM + PK_LAST);
-	DISPATCH_UNTIL(s, g_cr.disconnects == 1);
-	iface_server_destroy(s);
-	close(res[0]);
-	tu_barrier_close(&go);
-	tu_barrier_close(&did);
+	cr_pair_end(&x);
 }
 END_TEST
 
